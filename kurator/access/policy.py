@@ -1,0 +1,79 @@
+"""The access policy of Kurator, in one place (R3, R4).
+
+Openness (R3): every member of the department reads every dossier. Editing a dossier belongs to its curator,
+the head of sales and the administrator; only the head of sales or the administrator changes a curator or the
+dictionaries. Finance reads everything and edits nothing in the dossier.
+
+Views and API endpoints name one of the permissions below; nothing else in the code looks at roles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rules
+
+from kurator.accounts.models import Role
+
+SALES_ROLES = frozenset({Role.MANAGER, Role.SENIOR_MANAGER, Role.HEAD_OF_SALES})
+ALL_ROLES = frozenset(Role)
+
+# Marks a view that needs no login (login page, language switch, API token, health check).
+PUBLIC = "public"
+# Marks a view that needs a login and nothing more (the user's own profile, logout).
+AUTHENTICATED = "authenticated"
+
+
+def has_role(*roles: Role) -> Any:
+    allowed = frozenset(roles)
+
+    @rules.predicate(name=f"has_role({','.join(sorted(allowed))})")
+    def predicate(user: Any) -> bool:
+        return bool(user and user.is_authenticated and user.is_active and user.role in allowed)
+
+    return predicate
+
+
+is_member = has_role(*ALL_ROLES)
+is_seller = has_role(Role.MANAGER, Role.SENIOR_MANAGER)
+is_head = has_role(Role.HEAD_OF_SALES, Role.ADMIN)
+
+
+@rules.predicate
+def is_curator(user: Any, company: Any) -> bool:
+    return company is not None and company.curator_id == user.pk
+
+
+@rules.predicate
+def is_company_curator(user: Any, record: Any) -> bool:
+    """For a record that belongs to a company (a bank account, a person): the company's curator."""
+    return record is not None and record.company.curator_id == user.pk
+
+
+rules.add_perm("accounts.view_user", is_member)
+
+rules.add_perm("companies.view_company", is_member)
+rules.add_perm("companies.add_company", is_seller | is_head)
+rules.add_perm("companies.change_company", is_head | (is_seller & is_curator))
+rules.add_perm("companies.change_curator", is_head)
+rules.add_perm("companies.manage_dictionaries", is_head)
+# Bank accounts and people are edited by whoever may edit their company; the object is the company.
+rules.add_perm("companies.change_company_records", is_head | (is_seller & is_curator))
+
+PERMISSIONS = frozenset(
+    {
+        "accounts.view_user",
+        "companies.view_company",
+        "companies.add_company",
+        "companies.change_company",
+        "companies.change_curator",
+        "companies.manage_dictionaries",
+        "companies.change_company_records",
+    }
+)
+
+
+def can(actor: Any, permission: str, obj: Any = None) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return bool(rules.has_perm(permission, actor, obj))

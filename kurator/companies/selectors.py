@@ -1,0 +1,235 @@
+"""Every read of the dossier. Each starts from the actor's visible set (kurator.access.scoping)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kurator.access.scoping import access_company_by_id, visible_companies
+from kurator.accounts.models import User
+from kurator.companies.models import BankAccount, Company, Contact
+from kurator.core.requisites import normalize_phone
+from kurator.core.text import fold, search_digits
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("short_name", "id"),
+    "-name": ("-short_name", "-id"),
+    "completeness": ("completeness", "id"),
+    "-completeness": ("-completeness", "id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "id"),
+    "curator": ("curator__last_name", "curator__first_name", "short_name", "id"),
+}
+
+
+def search_terms(query: str) -> list[str]:
+    """Folded search tokens; a whole phone number in any Russian spelling becomes its digits."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    digits = search_digits(query)
+    if len(digits) >= 10 and len(digits) >= len(query.replace(" ", "")) * 0.6:
+        try:
+            return [search_digits(normalize_phone(query))]
+        except ValidationError:
+            return [digits]
+    return [term for term in fold(query).split(" ") if term]
+
+
+def company_list(
+    *,
+    actor: User,
+    search: str = "",
+    curator: int | None = None,
+    status: str = "",
+    source: int | None = None,
+    city: str = "",
+    sort: str = "name",
+) -> QuerySet[Company]:
+    qs = visible_companies(actor).select_related("curator", "source")
+    for term in search_terms(search):
+        # search_text is folded (lower case, ё → е) by the services, so a plain LIKE works for Cyrillic on
+        # SQLite too; on PostgreSQL a trigram GIN index serves it.
+        qs = qs.filter(search_text__contains=term)
+    if curator:
+        qs = qs.filter(curator_id=curator)
+    if status:
+        qs = qs.filter(status=status)
+    if source:
+        qs = qs.filter(source_id=source)
+    if city:
+        qs = qs.filter(city=city)
+    return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def company_get(*, actor: User, company_id: Any) -> Company:
+    qs = visible_companies(actor).select_related(
+        "curator", "source", "referred_by", "application_sphere", "delivery_method", "sales_technology",
+        "created_by",
+    ).prefetch_related(
+        "product_categories",
+        Prefetch("bank_accounts", queryset=BankAccount.objects.order_by("-is_primary", "id")),
+        Prefetch("contacts", queryset=Contact.objects.select_related("reports_to").order_by("full_name", "id")),
+    )
+    return access_company_by_id(actor, company_id, queryset=qs)
+
+
+@dataclass
+class OrgNode:
+    contact: Contact
+    children: list[OrgNode] = field(default_factory=list)
+
+
+def contact_tree(contacts: list[Contact]) -> list[OrgNode]:
+    """The org structure (D2) as a forest: people who report to nobody in the dossier are roots."""
+    nodes = {c.pk: OrgNode(c) for c in contacts}
+    roots: list[OrgNode] = []
+    for contact in contacts:
+        parent = nodes.get(contact.reports_to_id) if contact.reports_to_id else None
+        (parent.children if parent else roots).append(nodes[contact.pk])
+    return roots
+
+
+def contact_list(*, actor: User, company: Company | None = None) -> QuerySet[Contact]:
+    from kurator.access.scoping import visible_contacts
+
+    qs = visible_contacts(actor).select_related("company", "reports_to")
+    if company is not None:
+        qs = qs.filter(company=company)
+    return qs.order_by("full_name", "id")
+
+
+def bank_account_list(*, actor: User, company: Company | None = None) -> QuerySet[BankAccount]:
+    from kurator.access.scoping import visible_bank_accounts
+
+    qs = visible_bank_accounts(actor).select_related("company")
+    if company is not None:
+        qs = qs.filter(company=company)
+    return qs.order_by("company_id", "-is_primary", "id")
+
+
+# History (D11) ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    field: str
+    label: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class HistoryEntry:
+    when: datetime
+    user: User | None
+    object_type: str
+    object_label: str
+    object_id: int
+    action: str
+    reason: str
+    changes: list[Change]
+
+
+ACTIONS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+_SKIP = {"id", "created_at", "updated_at", "company", "history_id", "history_date", "history_user",
+         "history_type", "history_change_reason"}
+
+
+def _display(model: type[Model], name: str, value: Any, fk_labels: dict[tuple[type[Model], Any], str]) -> Any:
+    if value in (None, "", []):
+        return ""
+    model_field = model._meta.get_field(name)
+    if model_field.is_relation and model_field.related_model is not None:
+        return fk_labels.get((model_field.related_model, value), f"#{value}")  # type: ignore[arg-type]
+    if getattr(model_field, "choices", None):
+        return dict(model_field.flatchoices).get(value, value)  # type: ignore[attr-defined]
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return value
+
+
+def _categories_of(record: Any) -> list[str]:
+    return sorted(str(link.productcategory) for link in record.historicalcompany_product_categories_set.all())
+
+
+def company_history(*, company: Company, limit: int | None = None) -> list[HistoryEntry]:
+    """Who changed what in the dossier, newest first: the company, its bank accounts and its people."""
+    sources: list[tuple[type[Model], QuerySet[Any], str]] = [
+        (Company, Company.history.filter(id=company.pk).prefetch_related(
+            "historicalcompany_product_categories_set__productcategory"
+        ),
+         str(_("Company"))),
+        (BankAccount, BankAccount.history.filter(company_id=company.pk), str(_("Bank account"))),
+        (Contact, Contact.history.filter(company_id=company.pk), str(_("Person"))),
+    ]
+    records: list[tuple[type[Model], Any, str]] = []
+    for model, qs, label in sources:
+        records += [(model, r, label) for r in qs.select_related("history_user").order_by("history_date", "history_id")]
+
+    records.sort(key=lambda item: (item[1].history_date, item[1].history_id))
+
+    # Resolve every foreign key value with one query per related model, whatever the history length.
+    wanted: dict[type[Model], set[Any]] = {}
+    for model, record, _label in records:
+        for model_field in model._meta.concrete_fields:
+            if model_field.is_relation and model_field.name not in _SKIP and model_field.related_model:
+                value = getattr(record, model_field.attname, None)
+                if value is not None:
+                    wanted.setdefault(model_field.related_model, set()).add(value)  # type: ignore[arg-type]
+    fk_labels: dict[tuple[type[Model], Any], str] = {}
+    for related, ids in wanted.items():
+        for obj in related._default_manager.filter(pk__in=ids):  # type: ignore[attr-defined]
+            fk_labels[(related, obj.pk)] = str(obj)
+
+    entries: list[HistoryEntry] = []
+    previous: dict[tuple[type[Model], int], Any] = {}
+    for model, record, type_label in records:
+        key = (model, record.id)
+        before = previous.get(key)
+        changes: list[Change] = []
+        fields = [f for f in model._meta.concrete_fields if f.name not in _SKIP]
+        tracked = {f.name for f in record.__class__._meta.fields}
+        for model_field in fields:
+            if model_field.name not in tracked:
+                continue
+            new = getattr(record, model_field.attname)
+            old = getattr(before, model_field.attname) if before is not None else None
+            if record.history_type == "-" or (before is not None and old == new):
+                continue
+            if before is None and new in (None, "", [], False):
+                continue
+            changes.append(
+                Change(
+                    model_field.name, str(model_field.verbose_name),
+                    _display(model, model_field.name, old, fk_labels),
+                    _display(model, model_field.name, new, fk_labels),
+                )
+            )
+        if model is Company:
+            new_categories = _categories_of(record)
+            old_categories = _categories_of(before) if before is not None else []
+            if new_categories != old_categories:
+                changes.append(Change("product_categories", str(_("product categories")),
+                                      ", ".join(old_categories), ", ".join(new_categories)))
+        previous[key] = record
+        if record.history_type == "~" and not changes:
+            continue
+        entries.append(
+            HistoryEntry(
+                when=record.history_date, user=record.history_user, object_type=type_label,
+                object_label=str(getattr(record, "short_name", None) or getattr(record, "full_name", None)
+                                 or getattr(record, "settlement_account", "")),
+                object_id=record.id, action=str(ACTIONS[record.history_type]),
+                reason=record.history_change_reason or "", changes=changes,
+            )
+        )
+    entries.reverse()
+    return entries[:limit] if limit else entries

@@ -1,0 +1,663 @@
+"""Every write to the dossier (D1, D2, D9, D10, D11; R2 curator; R4 roles).
+
+Services validate the whole input first and raise one ValidationError naming every bad field, so nothing is
+half-written; they run in a transaction, check the policy and stamp the dossier sections they touch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kurator.access.decorators import ensure
+from kurator.access.policy import SALES_ROLES, can
+from kurator.accounts.models import Role, User
+from kurator.companies.dossier import company_derived_fields
+from kurator.companies.models import (
+    ApplicationSphere,
+    BankAccount,
+    Company,
+    CompanyStatus,
+    Contact,
+    ContactSource,
+    DecisionRole,
+    DeliveryMethod,
+    LegalForm,
+    ProductCategory,
+    SalesTechnology,
+)
+from kurator.core.errors import EditConflict
+from kurator.core.requisites import (
+    normalize_phone,
+    validate_bik,
+    validate_correspondent_account,
+    validate_inn,
+    validate_kpp,
+    validate_ogrn,
+    validate_settlement_account,
+)
+from kurator.core.text import split_legal_form
+
+GENERAL_FIELDS = (
+    "full_name", "short_name", "legal_form", "legal_address", "actual_address", "city", "phones", "fax",
+    "emails", "website", "founded_on", "status", "curator", "source", "referred_by", "notes",
+)
+REQUISITE_FIELDS = ("inn", "kpp", "ogrn")
+PROFILE_FIELDS = ("application_sphere", "delivery_method", "sales_technology", "product_categories")
+COMPANY_FIELDS = GENERAL_FIELDS + REQUISITE_FIELDS + PROFILE_FIELDS
+
+CONTACT_FIELDS = (
+    "full_name", "position", "department", "reports_to", "decision_role", "phones", "emails", "birthday",
+    "is_leader", "is_active", "notes",
+)
+BANK_ACCOUNT_FIELDS = ("bank_name", "bik", "settlement_account", "correspondent_account", "is_primary")
+
+
+class _Errors:
+    """Collects field errors so that one answer names every bad field."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[ValidationError]] = {}
+
+    def add(self, field: str, error: ValidationError | str, code: str = "invalid") -> None:
+        if not isinstance(error, ValidationError):
+            error = ValidationError(error, code=code)
+        self.errors.setdefault(field, []).extend(error.error_list)
+
+    def check(self, field: str, func: Any, *args: Any) -> Any:
+        try:
+            return func(*args)
+        except ValidationError as exc:
+            self.add(field, exc)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _clean_phones(errors: _Errors, field: str, values: Iterable[str] | str | None) -> list[str]:
+    items = _as_list(values)
+    result: list[str] = []
+    for item in items:
+        phone = errors.check(field, normalize_phone, item)
+        if phone and phone not in result:
+            result.append(phone)
+    return result
+
+
+def _clean_emails(errors: _Errors, field: str, values: Iterable[str] | str | None) -> list[str]:
+    result: list[str] = []
+    for item in _as_list(values):
+        email = item.strip().lower()
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.add(
+                field,
+                ValidationError(
+                    _("“%(value)s” is not a valid e-mail address."), code="email_invalid", params={"value": item}
+                ),
+            )
+            continue
+        if email not in result:
+            result.append(email)
+    return result
+
+
+def _as_list(values: Iterable[str] | str | None) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        # Office lists put several numbers in one cell: split on , ; and new lines.
+        values = values.replace(";", ",").replace("\n", ",").split(",")
+    return [str(v).strip() for v in values if str(v).strip()]
+
+
+def _clean_website(errors: _Errors, value: str | None) -> str:
+    site = (value or "").strip()
+    if not site:
+        return ""
+    if "://" not in site:
+        site = "https://" + site
+    try:
+        URLValidator(schemes=["http", "https"])(site)
+    except ValidationError:
+        errors.add("website", _("The website address is not valid."), code="website_invalid")
+    return site
+
+
+def _is_curator_candidate(user: User | None) -> bool:
+    return bool(user and user.is_active and user.role in (SALES_ROLES | {Role.ADMIN}))
+
+
+def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | None) -> dict[str, Any]:
+    """Validate and normalise company fields present in ``data``; returns cleaned values."""
+    cleaned: dict[str, Any] = {}
+    merged = {f: getattr(current, f, None) for f in COMPANY_FIELDS if f != "product_categories"}
+    for field in COMPANY_FIELDS:
+        if field in data:
+            merged[field] = data[field]
+
+    if "full_name" in data or current is None:
+        full_name = _text(data.get("full_name"))
+        if not full_name:
+            errors.add("full_name", _("Enter the company's full legal name."), code="required")
+        cleaned["full_name"] = full_name
+        if "legal_form" not in data or not data.get("legal_form"):
+            detected, _rest = split_legal_form(full_name)
+            if detected and (current is None or not current.legal_form):
+                cleaned["legal_form"] = detected
+    if "short_name" in data or current is None:
+        short_name = _text(data.get("short_name")) or _text(cleaned.get("full_name") or merged["full_name"])
+        cleaned["short_name"] = short_name[:255]
+    if data.get("legal_form"):
+        if data["legal_form"] not in LegalForm.values:
+            errors.add("legal_form", _("Choose a legal form from the list."), code="invalid_choice")
+        else:
+            cleaned["legal_form"] = data["legal_form"]
+    legal_form = cleaned.get("legal_form", merged.get("legal_form")) or ""
+
+    for field in ("legal_address", "actual_address", "notes"):
+        if field in data:
+            cleaned[field] = (data[field] or "").strip()
+    for field in ("city", "fax"):
+        if field in data:
+            cleaned[field] = _text(data[field])
+    if "phones" in data:
+        cleaned["phones"] = _clean_phones(errors, "phones", data["phones"])
+    if "emails" in data:
+        cleaned["emails"] = _clean_emails(errors, "emails", data["emails"])
+    if "website" in data:
+        cleaned["website"] = _clean_website(errors, data["website"])
+    if "founded_on" in data:
+        founded = data["founded_on"]
+        if founded and isinstance(founded, date) and founded > timezone.localdate():
+            errors.add("founded_on", _("The founding date cannot be in the future."), code="future_date")
+        cleaned["founded_on"] = founded or None
+    if "status" in data:
+        if data["status"] not in CompanyStatus.values:
+            errors.add("status", _("Choose a status from the list."), code="invalid_choice")
+        cleaned["status"] = data["status"]
+
+    # Requisites: each number by its checksum, then the numbers against each other and the legal form.
+    inn = kpp = ogrn = None
+    if "inn" in data:
+        inn = errors.check("inn", validate_inn, data["inn"]) if _text(data["inn"]) else ""
+        if inn is not None:
+            cleaned["inn"] = inn
+    if "kpp" in data:
+        kpp = errors.check("kpp", validate_kpp, data["kpp"]) if _text(data["kpp"]) else ""
+        if kpp is not None:
+            cleaned["kpp"] = kpp
+    if "ogrn" in data:
+        ogrn = errors.check("ogrn", validate_ogrn, data["ogrn"]) if _text(data["ogrn"]) else ""
+        if ogrn is not None:
+            cleaned["ogrn"] = ogrn
+    final_inn = cleaned.get("inn", merged.get("inn")) or ""
+    final_kpp = cleaned.get("kpp", merged.get("kpp")) or ""
+    final_ogrn = cleaned.get("ogrn", merged.get("ogrn")) or ""
+    if "inn" not in errors.errors and "kpp" not in errors.errors:
+        if len(final_inn) == 12 and final_kpp:
+            errors.add("kpp", _("A sole trader (12-digit INN) has no KPP: leave KPP empty."), code="kpp_for_person")
+        if legal_form == LegalForm.IP and final_inn and len(final_inn) != 12:
+            errors.add("inn", _("A sole trader's INN has 12 digits."), code="inn_kind_mismatch")
+        if legal_form and legal_form != LegalForm.IP and len(final_inn) == 12:
+            errors.add("inn", _("An organisation's INN has 10 digits; 12 digits belong to a person."),
+                       code="inn_kind_mismatch")
+    if "ogrn" not in errors.errors and final_ogrn and final_inn and "inn" not in errors.errors:
+        if (len(final_inn) == 12) != (len(final_ogrn) == 15):
+            errors.add(
+                "ogrn",
+                _("OGRN has 13 digits for an organisation and OGRNIP 15 digits for a sole trader; "
+                  "it does not match the INN."),
+                code="ogrn_kind_mismatch",
+            )
+
+    # Dictionaries and relations.
+    for field, model in (
+        ("source", ContactSource), ("application_sphere", ApplicationSphere), ("delivery_method", DeliveryMethod),
+        ("sales_technology", SalesTechnology),
+    ):
+        if field in data:
+            value = data[field]
+            if value is not None and not isinstance(value, model):
+                value = model.objects.filter(pk=value).first()
+                if value is None:
+                    errors.add(field, _("Choose a value from the list."), code="invalid_choice")
+            cleaned[field] = value
+    if "product_categories" in data:
+        categories = list(data["product_categories"] or [])
+        ids = [c.pk if isinstance(c, ProductCategory) else c for c in categories]
+        found = list(ProductCategory.objects.filter(pk__in=ids))
+        if len(found) != len(set(ids)):
+            errors.add("product_categories", _("Choose categories from the list."), code="invalid_choice")
+        cleaned["product_categories"] = found
+    if "referred_by" in data:
+        referrer = data["referred_by"]
+        if referrer is not None and not isinstance(referrer, Company):
+            referrer = Company.objects.filter(pk=referrer).first()
+            if referrer is None:
+                errors.add("referred_by", _("The recommending client was not found."), code="invalid_choice")
+        if referrer is not None and current is not None and referrer.pk == current.pk:
+            errors.add("referred_by", _("A company cannot recommend itself."), code="self_reference")
+        cleaned["referred_by"] = referrer
+    if "curator" in data:
+        curator = data["curator"]
+        if curator is not None and not isinstance(curator, User):
+            curator = User.objects.filter(pk=curator).first()
+        if not _is_curator_candidate(curator):
+            errors.add("curator", _("The curator must be an active sales employee."), code="invalid_curator")
+        cleaned["curator"] = curator
+    return cleaned
+
+
+def _check_unique_requisites(errors: _Errors, cleaned: dict[str, Any], current: Company | None) -> None:
+    inn = cleaned.get("inn", current.inn if current else "")
+    kpp = cleaned.get("kpp", current.kpp if current else "")
+    if not inn or "inn" in errors.errors or "kpp" in errors.errors:
+        return
+    clash = Company.objects.filter(inn=inn, kpp=kpp)
+    if current is not None:
+        clash = clash.exclude(pk=current.pk)
+    other = clash.select_related("curator").first()
+    if other is not None:
+        errors.add(
+            "inn",
+            ValidationError(
+                _("A company with this INN and KPP is already in the base: “%(name)s” (curator %(curator)s)."),
+                code="duplicate_inn",
+                params={"name": other.short_name, "curator": other.curator.full_name},
+            ),
+        )
+
+
+def _refresh_derived(company: Company) -> None:
+    """Recompute search text and completeness without writing a history record (they are derived)."""
+    values = company_derived_fields(company)
+    Company.objects.filter(pk=company.pk).update(**values)
+    for key, value in values.items():
+        setattr(company, key, value)
+
+
+def _stamp_sections(company: Company, fields: Iterable[str], now: Any) -> list[str]:
+    stamps: list[str] = []
+    fields = set(fields)
+    for section, section_fields in (
+        ("general_updated_at", GENERAL_FIELDS), ("requisites_updated_at", REQUISITE_FIELDS),
+        ("profile_updated_at", PROFILE_FIELDS),
+    ):
+        if fields & set(section_fields):
+            setattr(company, section, now)
+            stamps.append(section)
+    return stamps
+
+
+def _save_integrity(obj: Any, field: str, message: Any, **kwargs: Any) -> None:
+    try:
+        with transaction.atomic():
+            obj.save(**kwargs)
+    except IntegrityError as exc:
+        raise ValidationError({field: [ValidationError(message, code="conflict")]}) from exc
+
+
+@transaction.atomic
+def company_create(*, actor: User, **fields: Any) -> Company:
+    """Create a company. A manager becomes its curator; the head of sales may name another (R2)."""
+    ensure(actor, "companies.add_company")
+    unknown = set(fields) - set(COMPANY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown company fields: {sorted(unknown)}")
+    errors = _Errors()
+    requested_curator = fields.get("curator")
+    if requested_curator is None:
+        fields["curator"] = actor
+    elif not can(actor, "companies.change_curator") and getattr(requested_curator, "pk", requested_curator) != actor.pk:
+        errors.add("curator", _("Only the head of sales may give a new company to another curator."),
+                   code="curator_forbidden")
+        fields["curator"] = actor
+    cleaned = _clean_company(errors, fields, current=None)
+    _check_unique_requisites(errors, cleaned, None)
+    errors.raise_if_any()
+
+    categories = cleaned.pop("product_categories", [])
+    company = Company(**cleaned, created_by=actor)
+    now = timezone.now()
+    company.general_updated_at = company.requisites_updated_at = now
+    if any(cleaned.get(f) for f in PROFILE_FIELDS) or categories:
+        company.profile_updated_at = now
+    company._history_user = actor  # type: ignore[attr-defined]
+    _save_integrity(company, "inn", _("A company with this INN and KPP is already in the base."))
+    if categories:
+        company.product_categories.set(categories)
+    _refresh_derived(company)
+    return company
+
+
+@transaction.atomic
+def company_update(
+    *, actor: User, company: Company, expected_version: int | None = None, reason: str = "", **fields: Any
+) -> Company:
+    """Edit the dossier. ``expected_version`` guards against overwriting a colleague's edit (409)."""
+    ensure(actor, "companies.change_company", company)
+    unknown = set(fields) - set(COMPANY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown company fields: {sorted(unknown)}")
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    if expected_version is not None and company.version != expected_version:
+        raise EditConflict
+    errors = _Errors()
+    if "curator" in fields:
+        new_curator = fields["curator"]
+        if getattr(new_curator, "pk", new_curator) == company.curator_id:
+            fields.pop("curator")
+        elif not can(actor, "companies.change_curator"):
+            errors.add("curator", _("Only the head of sales may change the curator."), code="curator_forbidden")
+            fields.pop("curator")
+    cleaned = _clean_company(errors, fields, current=company)
+    _check_unique_requisites(errors, cleaned, company)
+    errors.raise_if_any()
+
+    categories = cleaned.pop("product_categories", None)
+    changed = [f for f, v in cleaned.items() if getattr(company, f) != v]
+    categories_changed = categories is not None and {c.pk for c in categories} != set(
+        company.product_categories.values_list("pk", flat=True)
+    )
+    if not changed and not categories_changed:
+        return company
+    for field in changed:
+        setattr(company, field, cleaned[field])
+    now = timezone.now()
+    _stamp_sections(company, changed + (["product_categories"] if categories_changed else []), now)
+    company.version = F("version") + 1  # type: ignore[assignment]
+    company._history_user = actor  # type: ignore[attr-defined]
+    company._change_reason = reason or None  # type: ignore[attr-defined]
+    _save_integrity(company, "inn", _("A company with this INN and KPP is already in the base."))
+    if categories_changed:
+        company.product_categories.set(categories)  # type: ignore[arg-type]
+    company.refresh_from_db()
+    _refresh_derived(company)
+    return company
+
+
+def company_change_curator(*, actor: User, company: Company, curator: User, reason: str = "") -> Company:
+    """Give a client to another curator (head of sales only; recorded in the history with the reason)."""
+    ensure(actor, "companies.change_curator")
+    return company_update(actor=actor, company=company, curator=curator, reason=reason)
+
+
+# People (D2) --------------------------------------------------------------------------------------------
+
+
+def _clean_contact(
+    errors: _Errors, data: dict[str, Any], *, company: Company, current: Contact | None
+) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    if "full_name" in data or current is None:
+        name = _text(data.get("full_name"))
+        if not name:
+            errors.add("full_name", _("Enter the person's full name."), code="required")
+        cleaned["full_name"] = name
+    for field in ("position", "department"):
+        if field in data:
+            cleaned[field] = _text(data[field])
+    if "notes" in data:
+        cleaned["notes"] = (data["notes"] or "").strip()
+    if "decision_role" in data:
+        role = data["decision_role"] or DecisionRole.OTHER
+        if role not in DecisionRole.values:
+            errors.add("decision_role", _("Choose a decision role from the list."), code="invalid_choice")
+        cleaned["decision_role"] = role
+    if "phones" in data:
+        cleaned["phones"] = _clean_phones(errors, "phones", data["phones"])
+    if "emails" in data:
+        cleaned["emails"] = _clean_emails(errors, "emails", data["emails"])
+    if "birthday" in data:
+        birthday = data["birthday"] or None
+        if birthday and isinstance(birthday, date) and birthday > timezone.localdate():
+            errors.add("birthday", _("The birthday cannot be in the future."), code="future_date")
+        cleaned["birthday"] = birthday
+    for field in ("is_leader", "is_active"):
+        if field in data:
+            cleaned[field] = bool(data[field])
+    if "reports_to" in data:
+        boss = data["reports_to"]
+        if boss is not None and not isinstance(boss, Contact):
+            boss = Contact.objects.filter(pk=boss).first()
+            if boss is None:
+                errors.add("reports_to", _("The manager was not found."), code="invalid_choice")
+        if boss is not None:
+            if boss.company_id != company.pk:
+                errors.add("reports_to", _("A person can only report to someone of the same company."),
+                           code="other_company")
+            elif current is not None and _reports_chain_contains(boss, current.pk):
+                errors.add("reports_to", _("This would make a circle in the org structure."), code="cycle")
+        cleaned["reports_to"] = boss
+    return cleaned
+
+
+def _reports_chain_contains(start: Contact, target_id: int) -> bool:
+    seen: set[int] = set()
+    node: Contact | None = start
+    while node is not None and node.pk not in seen:
+        if node.pk == target_id:
+            return True
+        seen.add(node.pk)
+        node = node.reports_to
+    return False
+
+
+def _touch_people(company: Company, actor: User) -> None:
+    Company.objects.filter(pk=company.pk).update(people_updated_at=timezone.now())
+    _refresh_derived(company)
+
+
+@transaction.atomic
+def contact_create(*, actor: User, company: Company, **fields: Any) -> Contact:
+    ensure(actor, "companies.change_company_records", company)
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown contact fields: {sorted(unknown)}")
+    errors = _Errors()
+    cleaned = _clean_contact(errors, fields, company=company, current=None)
+    errors.raise_if_any()
+    contact = Contact(company=company, **cleaned)
+    contact._history_user = actor  # type: ignore[attr-defined]
+    contact.save()
+    _touch_people(company, actor)
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
+    ensure(actor, "companies.change_company_records", contact.company)
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown contact fields: {sorted(unknown)}")
+    errors = _Errors()
+    cleaned = _clean_contact(errors, fields, company=contact.company, current=contact)
+    errors.raise_if_any()
+    changed = [f for f, v in cleaned.items() if getattr(contact, f) != v]
+    if not changed:
+        return contact
+    for field in changed:
+        setattr(contact, field, cleaned[field])
+    contact._history_user = actor  # type: ignore[attr-defined]
+    contact.save()
+    _touch_people(contact.company, actor)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: User, contact: Contact) -> None:
+    """Remove a person entered by mistake; the history keeps the record (D11). People who left the
+    company are better marked ``is_active=False``."""
+    ensure(actor, "companies.change_company_records", contact.company)
+    company = contact.company
+    Contact.objects.filter(reports_to=contact).update(reports_to=contact.reports_to)
+    contact._history_user = actor  # type: ignore[attr-defined]
+    contact.delete()
+    _touch_people(company, actor)
+
+
+# Bank accounts (D1) -------------------------------------------------------------------------------------
+
+
+def _clean_bank_account(errors: _Errors, data: dict[str, Any], current: BankAccount | None) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    merged = {f: getattr(current, f, "") for f in BANK_ACCOUNT_FIELDS}
+    merged.update({k: v for k, v in data.items() if k in BANK_ACCOUNT_FIELDS})
+    if "bank_name" in data:
+        cleaned["bank_name"] = _text(data["bank_name"])
+    bik = None
+    if _text(merged.get("bik")):
+        bik = errors.check("bik", validate_bik, merged["bik"])
+    else:
+        errors.add("bik", _("Enter the bank's BIK."), code="required")
+    if bik:
+        cleaned["bik"] = bik
+    if _text(merged.get("settlement_account")):
+        if bik:
+            account = errors.check(
+                "settlement_account", validate_settlement_account, merged["settlement_account"], bik
+            )
+            if account:
+                cleaned["settlement_account"] = account
+    else:
+        errors.add("settlement_account", _("Enter the settlement account."), code="required")
+    if _text(merged.get("correspondent_account")):
+        if bik:
+            account = errors.check(
+                "correspondent_account", validate_correspondent_account, merged["correspondent_account"], bik
+            )
+            if account:
+                cleaned["correspondent_account"] = account
+    else:
+        cleaned["correspondent_account"] = ""
+    if "is_primary" in data:
+        cleaned["is_primary"] = bool(data["is_primary"])
+    return cleaned
+
+
+def _make_primary(company: Company, account: BankAccount) -> None:
+    BankAccount.objects.filter(company=company, is_primary=True).exclude(pk=account.pk).update(is_primary=False)
+
+
+def _touch_requisites(company: Company) -> None:
+    Company.objects.filter(pk=company.pk).update(requisites_updated_at=timezone.now())
+    _refresh_derived(company)
+
+
+@transaction.atomic
+def bank_account_create(*, actor: User, company: Company, **fields: Any) -> BankAccount:
+    ensure(actor, "companies.change_company_records", company)
+    unknown = set(fields) - set(BANK_ACCOUNT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown bank account fields: {sorted(unknown)}")
+    errors = _Errors()
+    cleaned = _clean_bank_account(errors, fields, None)
+    if cleaned.get("settlement_account") and BankAccount.objects.filter(
+        company=company, bik=cleaned.get("bik"), settlement_account=cleaned["settlement_account"]
+    ).exists():
+        errors.add("settlement_account", _("This account is already in the dossier."), code="duplicate")
+    errors.raise_if_any()
+    # The first account is the primary one; a new primary demotes the old.
+    if not company.bank_accounts.exists():
+        cleaned["is_primary"] = True
+    account = BankAccount(company=company, **cleaned)
+    if account.is_primary:
+        _make_primary(company, account)
+    account._history_user = actor  # type: ignore[attr-defined]
+    _save_integrity(account, "settlement_account", _("This account is already in the dossier."))
+    _touch_requisites(company)
+    return account
+
+
+@transaction.atomic
+def bank_account_update(*, actor: User, account: BankAccount, **fields: Any) -> BankAccount:
+    ensure(actor, "companies.change_company_records", account.company)
+    unknown = set(fields) - set(BANK_ACCOUNT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown bank account fields: {sorted(unknown)}")
+    errors = _Errors()
+    cleaned = _clean_bank_account(errors, fields, account)
+    if cleaned.get("is_primary") is False and account.is_primary:
+        errors.add("is_primary", _("Make another account primary instead."), code="primary_required")
+    errors.raise_if_any()
+    changed = [f for f, v in cleaned.items() if getattr(account, f) != v]
+    if not changed:
+        return account
+    for field in changed:
+        setattr(account, field, cleaned[field])
+    if account.is_primary:
+        _make_primary(account.company, account)
+    account._history_user = actor  # type: ignore[attr-defined]
+    _save_integrity(account, "settlement_account", _("This account is already in the dossier."))
+    _touch_requisites(account.company)
+    return account
+
+
+@transaction.atomic
+def bank_account_delete(*, actor: User, account: BankAccount) -> None:
+    ensure(actor, "companies.change_company_records", account.company)
+    company = account.company
+    was_primary = account.is_primary
+    account._history_user = actor  # type: ignore[attr-defined]
+    account.delete()
+    if was_primary:
+        successor = company.bank_accounts.order_by("id").first()
+        if successor is not None:
+            successor.is_primary = True
+            successor._history_user = actor  # type: ignore[attr-defined]
+            successor.save(update_fields=["is_primary", "updated_at"])
+    _touch_requisites(company)
+
+
+# Dictionaries ------------------------------------------------------------------------------------------
+
+DICTIONARIES: dict[str, Any] = {
+    "sources": ContactSource,
+    "spheres": ApplicationSphere,
+    "categories": ProductCategory,
+    "delivery": DeliveryMethod,
+    "technologies": SalesTechnology,
+}
+
+
+@transaction.atomic
+def dictionary_item_save(
+    *, actor: User, kind: str, item: Any = None, name: str, position: int = 0, is_active: bool = True,
+    **extra: Any,
+) -> Any:
+    ensure(actor, "companies.manage_dictionaries")
+    model = DICTIONARIES[kind]
+    errors = _Errors()
+    name = _text(name)
+    if not name:
+        errors.add("name", _("Enter a name."), code="required")
+    clash = model.objects.filter(name__iexact=name)
+    if item is not None:
+        clash = clash.exclude(pk=item.pk)
+    if kind == "sources":
+        clash = clash.filter(parent=extra.get("parent"))
+    if name and clash.exists():
+        errors.add("name", _("This name is already in the list."), code="duplicate")
+    errors.raise_if_any()
+    item = item or model()
+    item.name, item.position, item.is_active = name, position, is_active
+    for key, value in extra.items():
+        setattr(item, key, value)
+    item.save()
+    return item

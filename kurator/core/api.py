@@ -1,0 +1,40 @@
+"""API plumbing shared by every app: pagination and the one exception handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from kurator.core.errors import EditConflict
+from kurator.core.forms import validation_error_messages
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        return Response(validation_error_messages(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, EditConflict):
+        return Response({"detail": str(exc.message)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, IntegrityError):
+        # Constraints are checked in services first; reaching here means a race with another writer.
+        return Response(
+            {"detail": _("The record conflicts with another one saved at the same time. Try again.")},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, PermissionDenied | Http404):
+        return drf_exception_handler(exc, context)
+    return drf_exception_handler(exc, context)
