@@ -57,7 +57,7 @@ __all__ = [
 # Any Unicode whitespace (\s covers NBSP U+00A0, narrow NBSP U+202F, thin space ...),
 # hyphen-minus, the Unicode hyphens and dashes U+2010..U+2015, minus sign, dots, underscores.
 _SEPARATORS_RE = re.compile(r"[\s\-\u2010-\u2015\u2212._]+")
-_DIGITS_RE = re.compile(r"[0-9]+")
+_DIGITS_RE = re.compile(r"[0-9]*")  # empty is "digits only": it fails on length
 _KPP_RE = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$", re.ASCII)
 
 INN_LEGAL_LENGTH = 10
@@ -108,7 +108,7 @@ def validate_inn(value: str, kind: str | None = None) -> str:
         raise ValidationError(
             _("INN must contain digits only; got %(value)s."),
             code="inn_not_digits",
-            params={"value": number or '""'},
+            params={"value": number},
         )
     allowed = {
         None: (INN_LEGAL_LENGTH, INN_PERSON_LENGTH),
@@ -215,7 +215,7 @@ def validate_ogrn(value: str, kind: str | None = None) -> str:
         raise ValidationError(
             _("OGRN must contain digits only; got %(value)s."),
             code="ogrn_not_digits",
-            params={"value": number or '""'},
+            params={"value": number},
         )
     allowed = {
         None: (OGRN_LEGAL_LENGTH, OGRN_PERSON_LENGTH),
@@ -347,7 +347,7 @@ def _validate_account(account: str, bik: str | None, *, correspondent: bool) -> 
     number = clean_number(account)
     if not _is_digits(number):
         raise ValidationError(
-            messages["account_not_digits"], code="account_not_digits", params={"value": number or '""'}
+            messages["account_not_digits"], code="account_not_digits", params={"value": number}
         )
     if len(number) != ACCOUNT_LENGTH:
         raise ValidationError(messages["account_length"], code="account_length", params={"count": len(number)})
