@@ -7,17 +7,13 @@ rendered (``str(exc)``), never to validate.
 Each ``validate_*`` function returns the cleaned value (see :func:`clean_number`)
 or raises :class:`django.core.exceptions.ValidationError` with a stable ``code``:
 
-=============================  ==========================================================
-function                       codes
-=============================  ==========================================================
-validate_inn                   inn_not_digits, inn_length, inn_checksum
-validate_kpp                   kpp_format
-validate_ogrn                  ogrn_not_digits, ogrn_length, ogrn_format, ogrn_checksum
-validate_bik                   bik_format
-validate_settlement_account    account_not_digits, account_length, account_needs_bik,
-validate_correspondent_account account_key
-normalize_phone                phone_invalid
-=============================  ==========================================================
+- ``validate_inn``: inn_not_digits, inn_length, inn_checksum
+- ``validate_kpp``: kpp_format
+- ``validate_ogrn``: ogrn_not_digits, ogrn_length, ogrn_format, ogrn_checksum
+- ``validate_bik``: bik_format
+- ``validate_settlement_account`` / ``validate_correspondent_account``: account_not_digits,
+  account_length, account_needs_bik (BIK missing or invalid), account_key
+- ``normalize_phone``: phone_invalid
 
 OGRN is checked here rather than with ``stdnum.ru.ogrn``: python-stdnum 2.2 computes
 the OGRNIP check digit as ``number % 13`` without the final ``% 10``, so it refuses
@@ -125,7 +121,9 @@ def validate_inn(value: str, kind: str | None = None) -> str:
     try:
         stdnum_inn.validate(number)
     except StdnumValidationError:
-        raise ValidationError(_("INN checksum does not match: check the digits."), code="inn_checksum") from None
+        raise ValidationError(
+            _("INN checksum does not match: check the digits."), code="inn_checksum"
+        ) from None
     return number
 
 
@@ -233,7 +231,9 @@ def validate_ogrn(value: str, kind: str | None = None) -> str:
         raise ValidationError(_("OGRN cannot start with 0."), code="ogrn_format")
     if len(number) == OGRN_PERSON_LENGTH and number[0] not in "34":
         raise ValidationError(
-            _("OGRNIP must start with 3 or 4; got %(digit)s."), code="ogrn_format", params={"digit": number[0]}
+            _("OGRNIP must start with 3 or 4; got %(digit)s."),
+            code="ogrn_format",
+            params={"digit": number[0]},
         )
     if _ogrn_check_digit(number[:-1]) != number[-1]:
         raise ValidationError(_("OGRN checksum does not match: check the digits."), code="ogrn_checksum")
@@ -350,7 +350,9 @@ def _validate_account(account: str, bik: str | None, *, correspondent: bool) -> 
             messages["account_not_digits"], code="account_not_digits", params={"value": number}
         )
     if len(number) != ACCOUNT_LENGTH:
-        raise ValidationError(messages["account_length"], code="account_length", params={"count": len(number)})
+        raise ValidationError(
+            messages["account_length"], code="account_length", params={"count": len(number)}
+        )
     bik_number = clean_number(bik)
     if not bik_number:
         raise ValidationError(messages["account_needs_bik"], code="account_needs_bik")
@@ -403,7 +405,9 @@ def generate_correspondent_account(rng: random.Random, bik: str) -> str:
 # --------------------------------------------------------------------------- phones
 
 _PHONE_REASONS = {
-    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: _("Phone number %(value)s has an unknown country code."),
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: _(
+        "Phone number %(value)s has an unknown country code."
+    ),
     phonenumbers.ValidationResult.TOO_SHORT: _("Phone number %(value)s is too short."),
     phonenumbers.ValidationResult.TOO_LONG: _("Phone number %(value)s is too long."),
     phonenumbers.ValidationResult.INVALID_LENGTH: _("Phone number %(value)s has a wrong number of digits."),

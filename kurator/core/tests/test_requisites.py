@@ -8,6 +8,7 @@ reference implementations below, written independently of the module under test.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -179,9 +180,11 @@ def test_inn_checksum_message_names_field_and_reason():
         assert "checksum" in message
 
 
-@pytest.mark.parametrize(("raw", "count"), [("770708389", 9), ("77070838930", 11), ("", 0), ("5001007322591", 13)])
+@pytest.mark.parametrize(
+    ("raw", "count"), [("770708389", 9), ("77070838930", 11), ("", 0), ("5001007322591", 13)]
+)
 def test_inn_wrong_length(raw, count):
-    """D1: an INN of a wrong length is refused with inn_length, and the message says how many digits it had."""
+    """D1: an INN of a wrong length is refused with inn_length; the message says how many digits it had."""
     exc = _refused(rq.validate_inn, raw)
     assert exc.code == "inn_length"
     assert exc.params == {"count": count}
@@ -241,7 +244,12 @@ def test_kpp_has_no_checksum():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(SBER_OGRN, SBER_OGRN), ("1 02 77 00 13219 5", SBER_OGRN), (OGRNIP, OGRNIP), ("304-500-116-000-157", OGRNIP)],
+    [
+        (SBER_OGRN, SBER_OGRN),
+        ("1 02 77 00 13219 5", SBER_OGRN),
+        (OGRNIP, OGRNIP),
+        ("304-500-116-000-157", OGRNIP),
+    ],
 )
 def test_validate_ogrn_accepts_real_values(raw, expected):
     """D1: the real OGRN of Sberbank and a real OGRNIP are accepted and cleaned."""
@@ -280,7 +288,7 @@ def test_validate_ogrn_kind():
 
 @pytest.mark.parametrize("ogrn", [SBER_OGRN, OGRNIP])
 def test_ogrn_every_one_digit_mutation_is_refused_unless_checksum_collides(ogrn):
-    """D1: a one-digit mutation of a real OGRN/OGRNIP is refused (ogrn_checksum, or ogrn_format for the first digit).
+    """D1: a one-digit mutation of a real OGRN/OGRNIP is refused with ogrn_checksum (ogrn_format: 1st digit).
 
     The check digit is a remainder (mod 11 or mod 13) taken mod 10, so remainders 0/10 (and 1/11, 2/12 for
     OGRNIP) collide: exactly the mutations the reference rule accepts stay valid.
@@ -332,7 +340,9 @@ def test_validate_bik_accepts_real_value():
     assert rq.validate_bik("04 45 25 225") == SBER_BIK
 
 
-@pytest.mark.parametrize("raw", ["04452522", "0445252250", "", "04452522X", "144525225", "004525988", "034525225"])
+@pytest.mark.parametrize(
+    "raw", ["04452522", "0445252250", "", "04452522X", "144525225", "004525988", "034525225"]
+)
 def test_validate_bik_refuses(raw):
     """D1: a BIK that is not 9 digits starting with 04 is refused with bik_format."""
     exc = _refused(rq.validate_bik, raw)
@@ -400,7 +410,9 @@ def test_account_bik_mutations_follow_the_prefix(sber_settlement_account):
         if settlement_ok:
             assert rq.validate_settlement_account(sber_settlement_account, bik) == sber_settlement_account
         else:
-            assert _refused(rq.validate_settlement_account, sber_settlement_account, bik).code == "account_key"
+            assert (
+                _refused(rq.validate_settlement_account, sber_settlement_account, bik).code == "account_key"
+            )
         if correspondent_ok:
             assert rq.validate_correspondent_account(SBER_CORR_ACCOUNT, bik) == SBER_CORR_ACCOUNT
         else:
@@ -450,7 +462,9 @@ def test_account_with_key():
     assert len(from_19) == 20
     assert from_19[:8] + from_19[9:] == body
     assert _ref_account_ok(from_19, SBER_BIK, correspondent=False)
-    assert rq.account_with_key("30101810" + "0" * 8 + "225", SBER_BIK, correspondent=True) == SBER_CORR_ACCOUNT
+    assert (
+        rq.account_with_key("30101810" + "0" * 8 + "225", SBER_BIK, correspondent=True) == SBER_CORR_ACCOUNT
+    )
     for bad_account, bad_bik in [("123", SBER_BIK), ("4070281038000012345X", SBER_BIK), (body, "0445")]:
         with pytest.raises(ValueError):
             rq.account_with_key(bad_account, bad_bik)
@@ -523,7 +537,7 @@ def test_account_with_key_always_validates(body, rng):
 
 @given(data=st.data())
 def test_separators_are_cleaned(data):
-    """D1: '7707 083 893', '7707-083-893' and any other sprinkling of separators validate to the same value."""
+    """D1: '7707 083 893', '7707-083-893' and any other sprinkling of separators give the same value."""
     assert rq.validate_inn(_sprinkle(SBER_INN, data)) == SBER_INN
     assert rq.validate_inn(_sprinkle(PERSON_INN, data)) == PERSON_INN
     assert rq.validate_ogrn(_sprinkle(SBER_OGRN, data)) == SBER_OGRN
@@ -538,7 +552,7 @@ def test_separators_are_cleaned(data):
 @given(text=st.text(max_size=30))
 def test_validators_raise_only_validation_error(text):
     """D1: arbitrary input never crashes a validator: it is either accepted or refused with a code."""
-    for func, args in [
+    checks: list[tuple[Callable[..., str], tuple[object, ...]]] = [
         (rq.validate_inn, (text,)),
         (rq.validate_kpp, (text,)),
         (rq.validate_ogrn, (text,)),
@@ -546,7 +560,8 @@ def test_validators_raise_only_validation_error(text):
         (rq.validate_settlement_account, (text, SBER_BIK)),
         (rq.validate_correspondent_account, (SBER_CORR_ACCOUNT, text)),
         (rq.normalize_phone, (text,)),
-    ]:
+    ]
+    for func, args in checks:
         try:
             func(*args)
         except ValidationError as exc:
@@ -578,7 +593,14 @@ def test_generators_are_deterministic_for_a_seed():
 
 @pytest.mark.parametrize(
     "raw",
-    ["8 (495) 123-45-67", "+7 495 123 45 67", "8-495-123-45-67", "84951234567", "4951234567", "+7(495)1234567"],
+    [
+        "8 (495) 123-45-67",
+        "+7 495 123 45 67",
+        "8-495-123-45-67",
+        "84951234567",
+        "4951234567",
+        "+7(495)1234567",
+    ],
 )
 def test_normalize_phone_landline(raw):
     """D1: all the usual ways to write a Moscow number give the same E.164 form."""
@@ -591,7 +613,9 @@ def test_normalize_phone_mobile_and_foreign():
     assert rq.normalize_phone("+375 29 123-45-67") == "+375291234567"
 
 
-@pytest.mark.parametrize("raw", ["8 (495) 123-45-67 доб. 123", "+7 495 123 45 67 ext 123", "+7 495 1234567 x123"])
+@pytest.mark.parametrize(
+    "raw", ["8 (495) 123-45-67 доб. 123", "+7 495 123 45 67 ext 123", "+7 495 1234567 x123"]
+)
 def test_normalize_phone_extension(raw):
     """D1: an extension is kept as ';ext=123' by default, or dropped on request."""
     assert rq.normalize_phone(raw) == "+74951234567;ext=123"
