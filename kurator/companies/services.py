@@ -158,7 +158,7 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
         cleaned["full_name"] = full_name
         if "legal_form" not in data or not data.get("legal_form"):
             detected, _rest = split_legal_form(full_name)
-            if detected and (current is None or not current.legal_form):
+            if detected in LegalForm.values and (current is None or not current.legal_form):
                 cleaned["legal_form"] = detected
     if "short_name" in data or current is None:
         short_name = _text(data.get("short_name")) or _text(cleaned.get("full_name") or merged["full_name"])
@@ -285,8 +285,11 @@ def _check_unique_requisites(errors: _Errors, cleaned: dict[str, Any], current: 
 
 
 def _refresh_derived(company: Company) -> None:
-    """Recompute search text and completeness without writing a history record (they are derived)."""
-    values = company_derived_fields(company)
+    """Recompute search text and completeness without writing a history record (they are derived).
+
+    They are computed from the stored row, not from ``company``: callers of the people and bank account
+    services pass whatever instance they hold, which may predate the last edit of the dossier."""
+    values = company_derived_fields(Company.objects.get(pk=company.pk))
     Company.objects.filter(pk=company.pk).update(**values)
     for key, value in values.items():
         setattr(company, key, value)
@@ -506,7 +509,11 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
     company are better marked ``is_active=False``."""
     ensure(actor, "companies.change_company_records", contact.company)
     company = contact.company
-    Contact.objects.filter(reports_to=contact).update(reports_to=contact.reports_to)
+    # Subordinates move up to their boss's boss one by one, so that each move is kept in the history (D11).
+    for subordinate in Contact.objects.filter(reports_to=contact):
+        subordinate.reports_to_id = contact.reports_to_id
+        subordinate._history_user = actor  # type: ignore[attr-defined]
+        subordinate.save(update_fields=["reports_to", "updated_at"])
     contact._history_user = actor  # type: ignore[attr-defined]
     contact.delete()
     _touch_people(company, actor)
@@ -542,6 +549,16 @@ def _clean_bank_account(errors: _Errors, data: dict[str, Any], current: BankAcco
             account = errors.check(
                 "correspondent_account", validate_correspondent_account, merged["correspondent_account"], bik
             )
+            # The key only involves BIK digits 5-6, so another bank's account of the same region passes it;
+            # a bank's account at the Bank of Russia (30101…) also ends with the last three BIK digits.
+            if account and account.startswith("30101") and account[-3:] != bik[-3:]:
+                errors.add(
+                    "correspondent_account",
+                    _("The correspondent account belongs to another bank: it must end with the last three "
+                      "digits of the BIK."),
+                    code="account_bik_mismatch",
+                )
+                account = None
             if account:
                 cleaned["correspondent_account"] = account
     else:
@@ -551,8 +568,12 @@ def _clean_bank_account(errors: _Errors, data: dict[str, Any], current: BankAcco
     return cleaned
 
 
-def _make_primary(company: Company, account: BankAccount) -> None:
-    BankAccount.objects.filter(company=company, is_primary=True).exclude(pk=account.pk).update(is_primary=False)
+def _make_primary(company: Company, account: BankAccount, actor: User) -> None:
+    # Saved one by one (there is at most one) so that the demotion is kept in the history (D11).
+    for previous in BankAccount.objects.filter(company=company, is_primary=True).exclude(pk=account.pk):
+        previous.is_primary = False
+        previous._history_user = actor  # type: ignore[attr-defined]
+        previous.save(update_fields=["is_primary", "updated_at"])
 
 
 def _touch_requisites(company: Company) -> None:
@@ -578,7 +599,7 @@ def bank_account_create(*, actor: User, company: Company, **fields: Any) -> Bank
         cleaned["is_primary"] = True
     account = BankAccount(company=company, **cleaned)
     if account.is_primary:
-        _make_primary(company, account)
+        _make_primary(company, account, actor)
     account._history_user = actor  # type: ignore[attr-defined]
     _save_integrity(account, "settlement_account", _("This account is already in the dossier."))
     _touch_requisites(company)
@@ -602,7 +623,7 @@ def bank_account_update(*, actor: User, account: BankAccount, **fields: Any) -> 
     for field in changed:
         setattr(account, field, cleaned[field])
     if account.is_primary:
-        _make_primary(account.company, account)
+        _make_primary(account.company, account, actor)
     account._history_user = actor  # type: ignore[attr-defined]
     _save_integrity(account, "settlement_account", _("This account is already in the dossier."))
     _touch_requisites(account.company)
