@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Model, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.scoping import access_company_by_id, visible_companies
@@ -27,18 +28,40 @@ SORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def search_terms(query: str) -> list[str]:
-    """Folded search tokens; a whole phone number in any Russian spelling becomes its digits."""
+_NUMBER_RE = re.compile(r"^[\d\s()+\-.\u2010-\u2015]+$")
+
+
+def _number_alternatives(text: str) -> list[str]:
+    digits = search_digits(text)
+    alternatives = [digits]
+    if len(digits) >= 10:
+        try:
+            phone = search_digits(normalize_phone(text, keep_extension=False))
+        except ValidationError:
+            phone = ""
+        if phone and phone != digits:
+            alternatives.append(phone)
+    return alternatives
+
+
+def search_terms(query: str) -> list[list[str]]:
+    """Search tokens, all of which must match; each token is a list of folded alternatives.
+
+    A number (digits with spaces, dashes, brackets) is searched by its digits, so `555-00-11` finds
+    `+7 812 555 00 11`; a whole phone number in any Russian spelling also by its E.164 digits, so
+    `8 (495) 123-45-67` finds `+7 495 123 45 67`. Both alternatives are kept because a number like an INN
+    of Crimea (91…) is at once a valid phone number and an INN.
+    """
     query = (query or "").strip()
     if not query:
         return []
-    digits = search_digits(query)
-    if len(digits) >= 10 and len(digits) >= len(query.replace(" ", "")) * 0.6:
-        try:
-            return [search_digits(normalize_phone(query))]
-        except ValidationError:
-            return [digits]
-    return [term for term in fold(query).split(" ") if term]
+    if _NUMBER_RE.match(query) and search_digits(query):
+        return [_number_alternatives(query)]
+    return [
+        _number_alternatives(token) if _NUMBER_RE.match(token) and search_digits(token) else [token]
+        for token in fold(query).split(" ")
+        if token
+    ]
 
 
 def company_list(
@@ -52,10 +75,13 @@ def company_list(
     sort: str = "name",
 ) -> QuerySet[Company]:
     qs = visible_companies(actor).select_related("curator", "source")
-    for term in search_terms(search):
+    for alternatives in search_terms(search):
         # search_text is folded (lower case, ё → е) by the services, so a plain LIKE works for Cyrillic on
         # SQLite too; on PostgreSQL a trigram GIN index serves it.
-        qs = qs.filter(search_text__contains=term)
+        match = Q()
+        for term in alternatives:
+            match |= Q(search_text__contains=term)
+        qs = qs.filter(match)
     if curator:
         qs = qs.filter(curator_id=curator)
     if status:

@@ -54,6 +54,12 @@ VTB_BIK = "044525187"
 VTB_CORR = "30101810700000000187"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Every fixture user gets a password; the production hasher would cost a third of a second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def snapshot() -> dict[str, int]:
     """Row counts of the dossier and its history: a refused action must leave them all unchanged."""
     return {

@@ -1,0 +1,157 @@
+"""The access policy (R3 openness, R4 roles, R2 curator) as one table: who may do what with a dossier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+
+from kurator.access.policy import PERMISSIONS, can
+from kurator.access.scoping import (
+    access_bank_account_by_id,
+    access_company_by_id,
+    access_contact_by_id,
+    visible_bank_accounts,
+    visible_companies,
+    visible_contacts,
+)
+from kurator.accounts.models import Role
+from tests.factories import UserFactory, bank_account_factory, company_factory, contact_factory
+
+VIEW = "companies.view_company"
+ADD = "companies.add_company"
+EDIT = "companies.change_company"
+RECORDS = "companies.change_company_records"
+CURATOR = "companies.change_curator"
+DICTIONARIES = "companies.manage_dictionaries"
+USERS = "accounts.view_user"
+
+# Who the actor is, in relation to the company ``company`` (curated by ``curator``), and what they may do.
+# Columns: view, add, edit, edit people/bank accounts, change curator, dictionaries, see colleagues.
+TABLE: list[tuple[str, tuple[bool, bool, bool, bool, bool, bool, bool]]] = [
+    ("curator manager", (True, True, True, True, False, False, True)),
+    ("other manager", (True, True, False, False, False, False, True)),
+    ("curator senior manager", (True, True, True, True, False, False, True)),
+    ("other senior manager", (True, True, False, False, False, False, True)),
+    ("head of sales", (True, True, True, True, True, True, True)),
+    ("finance", (True, False, False, False, False, False, True)),
+    ("admin", (True, True, True, True, True, True, True)),
+    ("inactive curator", (False, False, False, False, False, False, False)),
+    ("inactive head of sales", (False, False, False, False, False, False, False)),
+    ("anonymous", (False, False, False, False, False, False, False)),
+    ("nobody", (False, False, False, False, False, False, False)),
+]
+COLUMNS = (VIEW, ADD, EDIT, RECORDS, CURATOR, DICTIONARIES, USERS)
+OBJECT_PERMISSIONS = {EDIT, RECORDS}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Every fixture user gets a password; the production hasher would cost a third of a second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _make(who: str) -> tuple[Any, Any]:
+    """Return (actor, company) for a row of the table."""
+    curator = UserFactory(username="curator", role=Role.MANAGER)
+    if who == "curator manager":
+        return curator, company_factory(actor=curator)
+    if who == "curator senior manager":
+        senior = UserFactory(username="senior", role=Role.SENIOR_MANAGER)
+        return senior, company_factory(actor=senior)
+    if who == "inactive curator":
+        company = company_factory(actor=curator)
+        curator.is_active = False
+        curator.save()
+        return curator, company
+    company = company_factory(actor=curator)
+    if who == "anonymous":
+        return AnonymousUser(), company
+    if who == "nobody":
+        return None, company
+    role, active = {
+        "other manager": (Role.MANAGER, True),
+        "other senior manager": (Role.SENIOR_MANAGER, True),
+        "head of sales": (Role.HEAD_OF_SALES, True),
+        "finance": (Role.FINANCE, True),
+        "admin": (Role.ADMIN, True),
+        "inactive head of sales": (Role.HEAD_OF_SALES, False),
+    }[who]
+    return UserFactory(username="actor", role=role, is_active=active), company
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("who", "expected"), TABLE, ids=[row[0] for row in TABLE])
+def test_policy_table(who, expected):
+    """R3, R4, R2: every role reads every dossier; only its curator (manager or senior manager), the head of
+    sales and the administrator edit it; only the head of sales and the administrator change a curator or the
+    dictionaries; finance reads and writes nothing; blocked users and visitors may do nothing."""
+    actor, company = _make(who)
+    answers = {
+        permission: can(actor, permission, company if permission in OBJECT_PERMISSIONS else None)
+        for permission in COLUMNS
+    }
+    assert answers == dict(zip(COLUMNS, expected, strict=True))
+
+
+def test_table_covers_every_permission():
+    """R4: a new permission must be added to the table above."""
+    assert set(COLUMNS) == PERMISSIONS
+
+
+def test_unknown_permission_is_a_programming_error():
+    """R4: a typo in a permission name fails loudly instead of silently refusing."""
+    with pytest.raises(KeyError):
+        can(None, "companies.edit_company")
+
+
+def test_edit_without_a_company_is_refused_to_a_manager(manager, head):
+    """R4: a manager's right to edit comes from being the curator of the given company only."""
+    assert not can(manager, EDIT)
+    assert can(head, EDIT)
+
+
+def test_every_role_sees_every_company_and_its_records(users_by_role, manager, other_manager):
+    """R3: one information environment: each role reads colleagues' clients, their people and accounts."""
+    mine = company_factory(actor=manager)
+    theirs = company_factory(actor=other_manager)
+    person = contact_factory(actor=other_manager, company=theirs)
+    account = bank_account_factory(actor=other_manager, company=theirs)
+    for actor in users_by_role.values():
+        assert set(visible_companies(actor)) == {mine, theirs}
+        assert list(visible_contacts(actor)) == [person]
+        assert list(visible_bank_accounts(actor)) == [account]
+        assert access_company_by_id(actor, theirs.pk) == theirs
+        assert access_contact_by_id(actor, person.pk) == person
+        assert access_bank_account_by_id(actor, account.pk) == account
+
+
+def test_outsiders_see_nothing(manager):
+    """R4: visitors and blocked users get an empty list and 404 for a known id."""
+    company = company_factory(actor=manager)
+    person = contact_factory(actor=manager, company=company)
+    account = bank_account_factory(actor=manager, company=company)
+    blocked = UserFactory(username="blocked", role=Role.HEAD_OF_SALES, is_active=False)
+    for actor in (AnonymousUser(), blocked, None):
+        assert not visible_companies(actor).exists()
+        assert not visible_contacts(actor).exists()
+        assert not visible_bank_accounts(actor).exists()
+        with pytest.raises(Http404):
+            access_company_by_id(actor, company.pk)
+        with pytest.raises(Http404):
+            access_contact_by_id(actor, person.pk)
+        with pytest.raises(Http404):
+            access_bank_account_by_id(actor, account.pk)
+
+
+@pytest.mark.parametrize("bad_id", ["abc", None, "", "1.5", 10**30])
+def test_malformed_ids_are_not_found(manager, bad_id):
+    """R4: a malformed id is a 404, never a server error."""
+    with pytest.raises(Http404):
+        access_company_by_id(manager, bad_id)
+    with pytest.raises(Http404):
+        access_contact_by_id(manager, bad_id)
+    with pytest.raises(Http404):
+        access_bank_account_by_id(manager, bad_id)
