@@ -1,0 +1,404 @@
+"""Forms of the dossier pages. They only parse input: every rule lives in kurator.companies.services, whose
+ValidationError is attached back to these fields (kurator.core.forms.apply_service_errors), so each form field
+is named exactly like the service argument it feeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kurator.access.scoping import curator_candidates, visible_companies
+from kurator.accounts.models import User
+from kurator.companies.models import (
+    ApplicationSphere,
+    Company,
+    CompanyStatus,
+    Contact,
+    ContactSource,
+    DecisionRole,
+    DeliveryMethod,
+    LegalForm,
+    ProductCategory,
+    SalesTechnology,
+)
+from kurator.core.requisites import clean_number, format_phone
+
+LIST_HINT = _("One per line or separated by commas.")
+
+
+def _lines(values: list[str], *, phones: bool = False) -> str:
+    return "\n".join(format_phone(v) if phones else v for v in values or [])
+
+
+def _dictionary(model: Any, current: Any) -> QuerySet[Any]:
+    """Active entries plus the one already chosen, so that a deactivated value survives an edit."""
+    condition = Q(is_active=True)
+    if current is not None:
+        condition |= Q(pk=getattr(current, "pk", current))
+    return model.objects.filter(condition).order_by("position", "name")
+
+
+class SourceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ContactSource) -> str:
+        return f"{obj.parent.name} → {obj.name}" if obj.parent is not None else obj.name
+
+
+class CuratorChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.full_name
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _textarea(rows: int = 2) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class CompanyForm(forms.Form):
+    """Create or edit a company (D1, D9, D10, S2); ``curator`` is there only for who assigns curators (R2)."""
+
+    full_name = forms.CharField(label=_("Full legal name"), max_length=500)
+    short_name = forms.CharField(
+        label=_("Short name"),
+        max_length=255,
+        required=False,
+        help_text=_("As people say it; the full name is used when left empty."),
+    )
+    legal_form = forms.ChoiceField(label=_("Legal form"), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=CompanyStatus.choices)
+    curator = CuratorChoiceField(
+        label=_("Curator"),
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_("Leave empty to become the curator yourself."),
+    )
+    inn = forms.CharField(label=_("INN"), max_length=32, required=False)
+    kpp = forms.CharField(label=_("KPP"), max_length=32, required=False)
+    ogrn = forms.CharField(label=_("OGRN/OGRNIP"), max_length=32, required=False)
+    legal_address = forms.CharField(label=_("Legal address"), required=False, widget=_textarea())
+    actual_address = forms.CharField(label=_("Actual address"), required=False, widget=_textarea())
+    city = forms.CharField(label=_("City"), max_length=120, required=False)
+    phones = forms.CharField(label=_("Phones"), required=False, widget=_textarea(), help_text=LIST_HINT)
+    fax = forms.CharField(label=_("Fax"), max_length=32, required=False)
+    emails = forms.CharField(label=_("E-mails"), required=False, widget=_textarea(), help_text=LIST_HINT)
+    website = forms.CharField(label=_("Website"), max_length=300, required=False)
+    founded_on = forms.DateField(
+        label=_("Founding date"),
+        required=False,
+        widget=_date_widget(),
+        help_text=_("The company's birthday."),
+    )
+    source = SourceChoiceField(
+        label=_("Contact source"), queryset=ContactSource.objects.none(), required=False
+    )
+    referred_by = forms.CharField(
+        label=_("Recommended by (client's INN)"),
+        max_length=32,
+        required=False,
+        help_text=_("For a recommendation: the INN of the client who recommended this company."),
+    )
+    application_sphere = forms.ModelChoiceField(
+        label=_("Application sphere"), queryset=ApplicationSphere.objects.none(), required=False
+    )
+    product_categories = forms.ModelMultipleChoiceField(
+        label=_("Product categories bought"),
+        queryset=ProductCategory.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    delivery_method = forms.ModelChoiceField(
+        label=_("Delivery method"), queryset=DeliveryMethod.objects.none(), required=False
+    )
+    sales_technology = forms.ModelChoiceField(
+        label=_("Sales technology"), queryset=SalesTechnology.objects.none(), required=False
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=_textarea(3))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        actor: User,
+        company: Company | None = None,
+        with_curator: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if company is not None and "initial" not in kwargs:
+            kwargs["initial"] = self.initial_for(company)
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.company = company
+        legal_forms = [("", "—"), *LegalForm.choices]
+        if company is not None and company.legal_form and company.legal_form not in LegalForm.values:
+            legal_forms.append((company.legal_form, company.legal_form))  # detected from an imported name
+        fields: Any = self.fields
+        fields["legal_form"].choices = legal_forms
+        fields["source"].queryset = _dictionary(ContactSource, company and company.source_id).select_related(
+            "parent"
+        )
+        fields["application_sphere"].queryset = _dictionary(
+            ApplicationSphere, company and company.application_sphere_id
+        )
+        fields["delivery_method"].queryset = _dictionary(
+            DeliveryMethod, company and company.delivery_method_id
+        )
+        fields["sales_technology"].queryset = _dictionary(
+            SalesTechnology, company and company.sales_technology_id
+        )
+        chosen = [c.pk for c in company.product_categories.all()] if company is not None else []
+        fields["product_categories"].queryset = ProductCategory.objects.filter(
+            Q(is_active=True) | Q(pk__in=chosen)
+        ).order_by("position", "name")
+        if with_curator:
+            fields["curator"].queryset = curator_candidates()
+        else:
+            del self.fields["curator"]
+        if company is None:
+            del self.fields["version"]
+
+    @staticmethod
+    def initial_for(company: Company) -> dict[str, Any]:
+        referrer = company.referred_by
+        return {
+            "full_name": company.full_name,
+            "short_name": company.short_name,
+            "legal_form": company.legal_form,
+            "status": company.status,
+            "inn": company.inn,
+            "kpp": company.kpp,
+            "ogrn": company.ogrn,
+            "legal_address": company.legal_address,
+            "actual_address": company.actual_address,
+            "city": company.city,
+            "phones": _lines(company.phones, phones=True),
+            "fax": company.fax,
+            "emails": _lines(company.emails),
+            "website": company.website,
+            "founded_on": company.founded_on,
+            "source": company.source_id,
+            "referred_by": referrer.inn if referrer is not None else "",
+            "application_sphere": company.application_sphere_id,
+            "product_categories": [c.pk for c in company.product_categories.all()],
+            "delivery_method": company.delivery_method_id,
+            "sales_technology": company.sales_technology_id,
+            "notes": company.notes,
+            "version": company.version,
+        }
+
+    def clean_referred_by(self) -> Company | None:
+        inn = clean_number(self.cleaned_data.get("referred_by"))
+        if not inn:
+            return None
+        candidates = visible_companies(self.actor).filter(inn=inn)
+        if self.company is not None:
+            candidates = candidates.exclude(pk=self.company.pk)
+        # Branches share the INN: the head office (the oldest record) stands for the client.
+        referrer = candidates.order_by("id").first()
+        if referrer is None:
+            raise forms.ValidationError(
+                _("No client with INN %(inn)s is in the base."),
+                code="referrer_not_found",
+                params={"inn": inn},
+            )
+        return referrer
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned values as keyword arguments of company_create / company_update."""
+        data = dict(self.cleaned_data)
+        data.pop("version", None)
+        if "curator" in data and data["curator"] is None:
+            data.pop("curator")
+        return data
+
+
+class ContactForm(forms.Form):
+    """A person of the client company (D2, D10)."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=255)
+    position = forms.CharField(label=_("Position"), max_length=255, required=False)
+    department = forms.CharField(label=_("Department"), max_length=255, required=False)
+    reports_to = forms.ModelChoiceField(
+        label=_("Reports to"), queryset=Contact.objects.none(), required=False
+    )
+    decision_role = forms.ChoiceField(
+        label=_("Part in the buying decision"), choices=DecisionRole.choices, initial=DecisionRole.OTHER
+    )
+    phones = forms.CharField(label=_("Phones"), required=False, widget=_textarea(), help_text=LIST_HINT)
+    emails = forms.CharField(label=_("E-mails"), required=False, widget=_textarea(), help_text=LIST_HINT)
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=_date_widget())
+    is_leader = forms.BooleanField(
+        label=_("Leader of the company"),
+        required=False,
+        help_text=_("Leaders' birthdays are reminded to the curator."),
+    )
+    is_active = forms.BooleanField(label=_("Works at the company"), required=False, initial=True)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=_textarea(3))
+
+    def __init__(
+        self,
+        *args: Any,
+        company: Company,
+        colleagues: list[Contact],
+        contact: Contact | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if contact is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "full_name": contact.full_name,
+                "position": contact.position,
+                "department": contact.department,
+                "reports_to": contact.reports_to_id,
+                "decision_role": contact.decision_role,
+                "phones": _lines(contact.phones, phones=True),
+                "emails": _lines(contact.emails),
+                "birthday": contact.birthday,
+                "is_leader": contact.is_leader,
+                "is_active": contact.is_active,
+                "notes": contact.notes,
+            }
+        super().__init__(*args, **kwargs)
+        # Only people of the same company, and never the person or their own subordinates (a circle).
+        excluded = _subordinates(contact, colleagues) if contact is not None else set()
+        field: Any = self.fields["reports_to"]
+        field.queryset = (
+            Contact.objects.filter(company=company).exclude(pk__in=excluded).order_by("full_name")
+        )
+
+
+def _subordinates(contact: Contact, colleagues: list[Contact]) -> set[int]:
+    found = {contact.pk}
+    changed = True
+    while changed:
+        changed = False
+        for other in colleagues:
+            if other.reports_to_id in found and other.pk not in found:
+                found.add(other.pk)
+                changed = True
+    return found
+
+
+class BankAccountForm(forms.Form):
+    """Payment requisites (D1): BIK and accounts, checked by the services with the Bank of Russia keys."""
+
+    bik = forms.CharField(label=_("BIK"), max_length=32)
+    bank_name = forms.CharField(label=_("Bank"), max_length=255, required=False)
+    settlement_account = forms.CharField(label=_("Settlement account"), max_length=40)
+    correspondent_account = forms.CharField(label=_("Correspondent account"), max_length=40, required=False)
+    is_primary = forms.BooleanField(
+        label=_("Primary account"), required=False, help_text=_("Used in contracts and invoices by default.")
+    )
+
+
+class CuratorForm(forms.Form):
+    """Hand a client to another curator (R2): head of sales only, always with a reason."""
+
+    curator = CuratorChoiceField(label=_("New curator"), queryset=User.objects.none())
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=_textarea(3),
+        max_length=100,
+        help_text=_("Kept in the history of the dossier."),
+    )
+
+    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.company = company
+        field: Any = self.fields["curator"]
+        field.queryset = curator_candidates()
+
+    def clean_curator(self) -> User:
+        curator: User = self.cleaned_data["curator"]
+        if curator.pk == self.company.curator_id:
+            raise forms.ValidationError(_("This user is already the curator."), code="same_curator")
+        return curator
+
+
+class DictionaryItemForm(forms.Form):
+    """An entry of a dictionary; sources also have a parent and the recommendation flag (S2)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    parent = SourceChoiceField(
+        label=_("Parent source"),
+        queryset=ContactSource.objects.none(),
+        required=False,
+        help_text=_("Leave empty for a top-level source."),
+    )
+    position = forms.IntegerField(
+        label=_("Position"), min_value=0, initial=0, help_text=_("Smaller numbers come first in lists.")
+    )
+    is_recommendation = forms.BooleanField(
+        label=_("Recommendation of a client"),
+        required=False,
+        help_text=_("Companies from this source name the client who recommended them."),
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, kind: str, item: Any = None, **kwargs: Any) -> None:
+        if item is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "name": item.name,
+                "position": item.position,
+                "is_active": item.is_active,
+                "parent": getattr(item, "parent_id", None),
+                "is_recommendation": getattr(item, "is_recommendation", False),
+            }
+        super().__init__(*args, **kwargs)
+        if kind == "sources":
+            parents = ContactSource.objects.filter(parent__isnull=True)
+            if item is not None:
+                parents = parents.exclude(pk=item.pk)
+            field: Any = self.fields["parent"]
+            field.queryset = parents.order_by("position", "name")
+        else:
+            del self.fields["parent"]
+            del self.fields["is_recommendation"]
+
+    def service_fields(self) -> dict[str, Any]:
+        """Keyword arguments of services.dictionary_item_save (name, position, is_active and extras)."""
+        data = dict(self.cleaned_data)
+        data["position"] = data.get("position") or 0
+        return data
+
+
+class CompanyFilterForm(forms.Form):
+    """The search, filters and sort of the company list; every value is optional and bad ones are ignored."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    curator = forms.TypedChoiceField(label=_("Curator"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    source = forms.TypedChoiceField(label=_("Source"), required=False, coerce=int, empty_value=None)
+    city = forms.CharField(label=_("City"), required=False, max_length=120)
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+    per_page = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.HiddenInput,
+        choices=[(n, n) for n in (25, 50, 100)],
+    )
+
+    def __init__(self, *args: Any, curators: list[User], sources: list[ContactSource], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        fields["curator"].choices = [("", _("All curators")), *((u.pk, u.full_name) for u in curators)]
+        fields["status"].choices = [("", _("All statuses")), *CompanyStatus.choices]
+        fields["source"].choices = [
+            ("", _("All sources")),
+            *((s.pk, f"{s.parent.name} → {s.name}" if s.parent_id else s.name) for s in sources),  # type: ignore[union-attr]
+        ]
+        fields["q"].widget.attrs.update(
+            {"placeholder": _("Name, INN or phone"), "autocomplete": "off", "class": "form-control"}
+        )
+        fields["q"].widget.input_type = "search"
+        fields["city"].widget.attrs.update({"placeholder": _("Any city"), "list": "city-options"})
+
+    def values(self) -> dict[str, Any]:
+        """Valid values only: a bad parameter in a shared link narrows nothing instead of failing."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned.get(name) for name in self.fields if name not in self.errors}
