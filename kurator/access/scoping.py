@@ -7,7 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from kurator.access.policy import can
+from kurator.access.policy import SALES_ROLES, can
+from kurator.accounts.models import Role, User
 from kurator.companies.models import BankAccount, Company, Contact
 
 
@@ -50,3 +51,13 @@ def access_bank_account_by_id(actor: Any, account_id: Any) -> BankAccount:
         return visible_bank_accounts(actor).select_related("company").get(pk=int(account_id))
     except (BankAccount.DoesNotExist, TypeError, ValueError):
         raise Http404 from None
+
+
+def curator_candidates() -> QuerySet[User]:
+    """Users who may curate a client (R2): active members of the sales roles or administrators.
+
+    Kept here, next to the policy, so that forms and filters list curators without looking at roles.
+    """
+    return User.objects.filter(is_active=True, role__in=[*SALES_ROLES, Role.ADMIN]).order_by(
+        "last_name", "first_name", "username"
+    )
