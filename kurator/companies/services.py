@@ -44,7 +44,7 @@ from kurator.core.requisites import (
     validate_ogrn,
     validate_settlement_account,
 )
-from kurator.core.text import split_legal_form
+from kurator.core.text import fold, split_legal_form
 
 GENERAL_FIELDS = (
     "full_name", "short_name", "legal_form", "legal_address", "actual_address", "city", "phones", "fax",
@@ -316,6 +316,29 @@ def _save_integrity(obj: Any, field: str, message: Any, **kwargs: Any) -> None:
         raise ValidationError({field: [ValidationError(message, code="conflict")]}) from exc
 
 
+def _set_categories_quietly(company: Company, categories: list[ProductCategory]) -> None:
+    """Set product categories without simple-history's own records: it writes one per m2m signal (a
+    ``set()`` is a removal and an addition), i.e. intermediate states nobody saw. One edit is one history
+    entry (D11): the company's record of the save carries the categories."""
+    company.skip_history_when_saving = True  # type: ignore[attr-defined]
+    try:
+        company.product_categories.set(categories)
+    finally:
+        del company.skip_history_when_saving  # type: ignore[attr-defined]
+
+
+def _attach_categories_to_last_record(company: Company) -> None:
+    """Give the creation record the categories set just after the insert (an m2m needs the row first)."""
+    record = Company.history.filter(id=company.pk).order_by("-history_date", "-history_id").first()
+    history_model: Any = Company.history.model
+    m2m_model = history_model.product_categories.model
+    through = Company.product_categories.through
+    m2m_model.objects.bulk_create(
+        m2m_model(history=record, id=row.id, company_id=row.company_id, productcategory_id=row.productcategory_id)
+        for row in through.objects.filter(company=company)
+    )
+
+
 @transaction.atomic
 def company_create(*, actor: User, **fields: Any) -> Company:
     """Create a company. A manager becomes its curator; the head of sales may name another (R2)."""
@@ -344,7 +367,8 @@ def company_create(*, actor: User, **fields: Any) -> Company:
     company._history_user = actor  # type: ignore[attr-defined]
     _save_integrity(company, "inn", _("A company with this INN and KPP is already in the base."))
     if categories:
-        company.product_categories.set(categories)
+        _set_categories_quietly(company, categories)
+        _attach_categories_to_last_record(company)
     _refresh_derived(company)
     return company
 
@@ -387,9 +411,10 @@ def company_update(
     company.version = F("version") + 1  # type: ignore[assignment]
     company._history_user = actor  # type: ignore[attr-defined]
     company._change_reason = reason or None  # type: ignore[attr-defined]
-    _save_integrity(company, "inn", _("A company with this INN and KPP is already in the base."))
     if categories_changed:
-        company.product_categories.set(categories)  # type: ignore[arg-type]
+        # Set before the save, whose history record then holds the new categories with the other changes.
+        _set_categories_quietly(company, categories)  # type: ignore[arg-type]
+    _save_integrity(company, "inn", _("A company with this INN and KPP is already in the base."))
     company.refresh_from_db()
     _refresh_derived(company)
     return company
@@ -668,12 +693,13 @@ def dictionary_item_save(
     name = _text(name)
     if not name:
         errors.add("name", _("Enter a name."), code="required")
-    clash = model.objects.filter(name__iexact=name)
+    others = model.objects.all()
     if item is not None:
-        clash = clash.exclude(pk=item.pk)
+        others = others.exclude(pk=item.pk)
     if kind == "sources":
-        clash = clash.filter(parent=extra.get("parent"))
-    if name and clash.exists():
+        others = others.filter(parent=extra.get("parent"))
+    # Compared folded in Python: SQLite's case-insensitive match knows only ASCII, and dictionaries are short.
+    if name and any(fold(other) == fold(name) for other in others.values_list("name", flat=True)):
         errors.add("name", _("This name is already in the list."), code="duplicate")
     errors.raise_if_any()
     item = item or model()

@@ -724,3 +724,81 @@ def test_generated_valid_requisites_are_always_accepted(manager, seed, sole_trad
         )
         assert stored_account.is_primary
         transaction.set_rollback(True)
+
+
+# D9 purchase profile, D10 dates, dictionaries ---------------------------------------------------------------
+
+
+def test_purchase_profile_is_stored(manager, company):
+    """D9: application sphere, product categories, delivery method and sales technology are kept."""
+    categories = list(ProductCategory.objects.order_by("position")[:3])
+    company = services.company_update(
+        actor=manager, company=company, application_sphere=ApplicationSphere.objects.first(),
+        delivery_method=DeliveryMethod.objects.first().pk, sales_technology=SalesTechnology.objects.first(),
+        product_categories=[c.pk for c in categories],
+    )
+    company.refresh_from_db()
+    assert company.application_sphere == ApplicationSphere.objects.first()
+    assert company.delivery_method == DeliveryMethod.objects.first()
+    assert company.sales_technology == SalesTechnology.objects.first()
+    assert set(company.product_categories.all()) == set(categories)
+    assert company.profile_updated_at is not None
+
+
+def test_unknown_dictionary_values_are_refused(manager, company):
+    """D9: a profile value that is not in its dictionary is refused naming the field."""
+    before = snapshot()
+    with pytest.raises(ValidationError) as exc:
+        services.company_update(
+            actor=manager, company=company, application_sphere=999_999, product_categories=[999_999],
+            source=999_999,
+        )
+    assert set(exc.value.error_dict) == {"application_sphere", "product_categories", "source"}
+    assert snapshot() == before
+
+
+def test_dates_in_the_future_are_refused(manager, company):
+    """D10: the company's birthday is a past date."""
+    before = snapshot()
+    with pytest.raises(ValidationError) as exc:
+        services.company_update(actor=manager, company=company, founded_on=date(2999, 1, 1))
+    assert codes(exc, "founded_on") == ["future_date"]
+    assert snapshot() == before
+    company = services.company_update(actor=manager, company=company, founded_on=date(1991, 6, 20))
+    assert company.founded_on == date(1991, 6, 20)
+
+
+def test_company_cannot_recommend_itself(manager, company):
+    """D1: the recommending client is another company."""
+    other = company_factory(actor=manager)
+    before = snapshot()
+    with pytest.raises(ValidationError) as exc:
+        services.company_update(actor=manager, company=company, referred_by=company)
+    assert codes(exc, "referred_by") == ["self_reference"]
+    assert snapshot() == before
+    company = services.company_update(actor=manager, company=company, referred_by=other.pk)
+    assert company.referred_by == other
+
+
+def test_head_of_sales_edits_dictionaries(head):
+    """D9, R4: the head of sales adds dictionary values; a name already in the list, in any case, is
+    refused."""
+    item = services.dictionary_item_save(actor=head, kind="spheres", name="  Медицина ")
+    assert item.name == "Медицина"
+    count = ApplicationSphere.objects.count()
+    for spelling in ("медицина", "МЕДИЦИНА", "Производство", "производство"):
+        with pytest.raises(ValidationError) as exc:
+            services.dictionary_item_save(actor=head, kind="spheres", name=spelling)
+        assert codes(exc, "name") == ["duplicate"]
+    assert ApplicationSphere.objects.count() == count
+    renamed = services.dictionary_item_save(actor=head, kind="spheres", item=item, name="медицина")
+    assert renamed.name == "медицина"
+
+
+def test_others_cannot_edit_dictionaries(manager, senior_manager, finance):
+    """R4: only the head of sales (or the administrator) edits the dictionaries."""
+    count = ContactSource.objects.count()
+    for actor in (manager, senior_manager, finance):
+        with pytest.raises(AccessDenied):
+            services.dictionary_item_save(actor=actor, kind="sources", name="Выставка «Металл-Экспо»")
+    assert ContactSource.objects.count() == count
