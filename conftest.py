@@ -8,6 +8,12 @@ from kurator.accounts.models import Role, User
 from tests.factories import UserFactory, company_factory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # The production hasher takes ~0.3 s a password by design; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def manager(db) -> User:
     return UserFactory(username="manager", role=Role.MANAGER, first_name="Иван", last_name="Петров")
