@@ -42,11 +42,19 @@ def _dictionary(model: Any, current: Any) -> QuerySet[Any]:
 
 
 class SourceChoiceField(forms.ModelChoiceField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("empty_label", "—")
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: ContactSource) -> str:
         return f"{obj.parent.name} → {obj.name}" if obj.parent is not None else obj.name
 
 
 class CuratorChoiceField(forms.ModelChoiceField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("empty_label", "—")
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: User) -> str:
         return obj.full_name
 
@@ -103,7 +111,10 @@ class CompanyForm(forms.Form):
         help_text=_("For a recommendation: the INN of the client who recommended this company."),
     )
     application_sphere = forms.ModelChoiceField(
-        label=_("Application sphere"), queryset=ApplicationSphere.objects.none(), required=False
+        label=_("Application sphere"),
+        queryset=ApplicationSphere.objects.none(),
+        required=False,
+        empty_label="—",
     )
     product_categories = forms.ModelMultipleChoiceField(
         label=_("Product categories bought"),
@@ -112,10 +123,10 @@ class CompanyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     delivery_method = forms.ModelChoiceField(
-        label=_("Delivery method"), queryset=DeliveryMethod.objects.none(), required=False
+        label=_("Delivery method"), queryset=DeliveryMethod.objects.none(), required=False, empty_label="—"
     )
     sales_technology = forms.ModelChoiceField(
-        label=_("Sales technology"), queryset=SalesTechnology.objects.none(), required=False
+        label=_("Sales technology"), queryset=SalesTechnology.objects.none(), required=False, empty_label="—"
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=_textarea(3))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -223,7 +234,7 @@ class ContactForm(forms.Form):
     position = forms.CharField(label=_("Position"), max_length=255, required=False)
     department = forms.CharField(label=_("Department"), max_length=255, required=False)
     reports_to = forms.ModelChoiceField(
-        label=_("Reports to"), queryset=Contact.objects.none(), required=False
+        label=_("Reports to"), queryset=Contact.objects.none(), required=False, empty_label="—"
     )
     decision_role = forms.ChoiceField(
         label=_("Part in the buying decision"), choices=DecisionRole.choices, initial=DecisionRole.OTHER

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django import template
 from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 
 from kurator.companies.models import CompanyStatus, DecisionRole
 from kurator.core.requisites import format_phone
@@ -70,3 +72,13 @@ def days_to_birthday(born: date | None) -> int | None:
         if next_day >= today:
             return (next_day - today).days
     return None
+
+
+@register.filter
+def updated_ago(moment: datetime | None) -> str:
+    """"updated 3 days ago" with one unit only; "updated just now" in the first minute."""
+    if moment is None:
+        return _("never updated")
+    if timezone.now() - moment < timedelta(minutes=1):
+        return _("updated just now")
+    return _("updated %(ago)s ago") % {"ago": timesince(moment, depth=1)}

@@ -32,12 +32,14 @@ def fast_password_hashing(settings):
     # Every test logs in several users; the production hasher would spend most of the run hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+
 READ_PAGES = ("companies:detail", "companies:people", "companies:profile", "companies:history")
 SBERBANK = {"inn": "7707083893", "kpp": "773601001", "ogrn": "1027700132195"}
 
 
 def login(user) -> Client:
-    client = Client()
+    # English msgids in assertions stay valid whatever the Russian translation says.
+    client = Client(headers={"Accept-Language": "en"})
     client.force_login(user)
     return client
 
@@ -203,7 +205,7 @@ def test_wrong_inn_rerenders_the_form_with_the_message_under_inn_and_creates_not
     )
     assert response.status_code == 200
     message = field_errors(response, "inn")
-    assert "checksum" in message.lower() or "контрольн" in message.lower()
+    assert "INN checksum does not match" in message
     assert 'name="inn" value="7707083894"' in response.content.decode()
     assert 'class="form-control is-invalid"' in response.content.decode()
     assert Company.objects.count() == 0
@@ -288,7 +290,7 @@ def test_editing_the_dossier_saves_and_shows_in_history(manager, dossier):
 
 
 def test_head_changes_the_curator_with_a_reason_and_history_shows_it(head, other_manager, dossier):
-    """R2, D11: the head of sales hands the client to another curator; the reason is kept on the History tab."""
+    """R2, D11: the head of sales hands the client to another curator; the History tab shows the reason."""
     client = login(head)
     response = client.post(
         reverse("companies:curator", args=[dossier.pk]),
@@ -328,7 +330,7 @@ def test_person_is_added_under_a_boss_and_shown_in_the_tree(manager, dossier):
     )
     assert response.status_code == 302
     person = Contact.objects.get(full_name="Иванов Иван")
-    assert person.reports_to == boss and person.birthday.isoformat() == "1980-05-17"
+    assert person.reports_to == boss and str(person.birthday) == "1980-05-17"
     page = client.get(reverse("companies:people", args=[dossier.pk])).content.decode()
     page = page[page.index('class="org-tree"') :]
     boss_at, person_at = page.index("Сидоров Пётр Ильич"), page.index("Иванов Иван")
@@ -422,14 +424,13 @@ def test_bank_account_add_with_bad_key_then_valid_then_primary_switch_and_delete
 
 
 def test_dossier_header_lists_what_is_missing_and_section_freshness(manager, dossier):
-    """D11: the header shows the completeness score, the missing checklist items and each section's freshness."""
+    """D11: the header shows the completeness, the missing checklist items and each section's freshness."""
     page = text_of(login(manager).get(reverse("companies:detail", args=[dossier.pk])))
-    assert "Missing:" in page or "Не хватает" in page
-    assert "application sphere" in page or "сфера" in page.lower()
-    assert "updated" in page or "обновлено" in page
+    assert "Missing:" in page and "application sphere" in page
+    assert "updated just now" in page
     Company.objects.filter(pk=dossier.pk).update(profile_updated_at=None)
     page = text_of(login(manager).get(reverse("companies:profile", args=[dossier.pk])))
-    assert "stale" in page or "устарел" in page
+    assert "never updated" in page and "stale" in page
 
 
 # The list: search, filters, htmx, query counts (R3) ---
@@ -457,7 +458,7 @@ def test_search_by_inn_and_by_phone(manager):
 
 
 def test_htmx_request_gets_the_table_alone(manager):
-    """R3: as-you-type search swaps only the results; the URL can be shared (the page varies on HX-Request)."""
+    """R3: as-you-type search swaps only the results; the page varies on HX-Request for caches."""
     company_factory(actor=manager, full_name="ПАО «Газпром»")
     response = login(manager).get(reverse("companies:list"), {"q": "газ"}, headers={"HX-Request": "true"})
     page = text_of(response)

@@ -93,4 +93,6 @@ def form_errors(form: forms.BaseForm) -> dict[str, Any]:
     return {
         "errors": form.non_field_errors(),
         "hidden_errors": [(f.label, f.errors) for f in form.hidden_fields() if f.errors],
+        # Field errors sit next to their fields, which may be below the fold: say so at the top.
+        "has_field_errors": bool(form.errors),
     }
