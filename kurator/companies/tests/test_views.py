@@ -607,3 +607,26 @@ def test_manager_cannot_change_dictionaries(manager):
 def test_unknown_dictionary_is_404(head):
     """S2: only the dictionaries of services.DICTIONARIES exist."""
     assert login(head).get(reverse("companies:dictionary", args=["nope"])).status_code == 404
+
+
+def test_recommending_client_is_given_by_inn(manager):
+    """S2: a company from a recommendation names the recommending client by its INN; an unknown INN is refused
+    under the field and nothing is created."""
+    referrer = company_factory(actor=manager, full_name="ПАО Сбербанк", **SBERBANK)
+    client = login(manager)
+    unknown = client.post(
+        reverse("companies:create"),
+        {"full_name": "ООО «Новичок»", "status": "prospect", "referred_by": "7736050003"},
+    )
+    assert unknown.status_code == 200
+    assert "No client with INN 7736050003" in field_errors(unknown, "referred_by")
+    assert not Company.objects.filter(full_name="ООО «Новичок»").exists()
+    response = client.post(
+        reverse("companies:create"),
+        {"full_name": "ООО «Новичок»", "status": "prospect", "referred_by": "7707 083 893"},
+    )
+    assert response.status_code == 302
+    company = Company.objects.get(full_name="ООО «Новичок»")
+    assert company.referred_by == referrer
+    profile = text_of(client.get(reverse("companies:profile", args=[company.pk])))
+    assert reverse("companies:detail", args=[referrer.pk]) in profile
