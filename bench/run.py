@@ -1,0 +1,573 @@
+"""``make bench``: fill a separate PostgreSQL database with 100,000 companies and time the main pages.
+
+    python -m bench.run [--companies 100000] [--requests 30] [--refill]
+
+The database comes from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/kurator_bench); it is
+created if missing and migrated. The fill is skipped when the database already holds the expected rows, so a
+second run only measures; ``--refill`` drops and recreates the database first.
+
+The fill writes with PostgreSQL COPY: the demo generator (kurator.companies.demo) gives the values, and the
+derived columns (search text, completeness) are computed in Python by the same functions the services use.
+The measurement uses Django's test Client in this process, logged in as a manager (a token for the API), so
+the times are server times: routing, middleware, views, SQL and rendering, without a network.
+
+Exit code: 0 whether or not the target is met; 1 when a page failed (error status or an exception).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kurator_bench"
+TARGET_MEDIAN_MS = 50.0
+SEED = 20261127
+PEOPLE_PER_COMPANY = 2
+ACCOUNTS_PER_COMPANY = 1
+# Fragments of firm names (words of the generator's names): each hits about one company in a hundred and
+# thirty. Several of them, because the plan PostgreSQL picks for one of them is a matter of its statistics.
+NAME_FRAGMENTS = (
+    "меридиа",
+    "ромашк",
+    "арсенал",
+    "вертикал",
+    "горизонт",
+    "кристалл",
+    "зенит",
+    "спектр",
+    "эталон",
+    "монолит",
+)
+# A common word part ("…строй…"): hits about one company in ten; the hardest case for LIMIT + ORDER BY.
+COMMON_FRAGMENT = "строй"
+
+
+# --------------------------------------------------------------------------- the database
+
+
+def database_settings(url: str) -> dict[str, Any]:
+    import dj_database_url
+
+    config = dict(dj_database_url.parse(url))
+    if "postgresql" not in str(config["ENGINE"]):
+        raise SystemExit(f"The bench needs PostgreSQL; BENCH_DATABASE_URL is {url!r}")
+    return config
+
+
+def prepare_database(url: str, *, refill: bool) -> str:
+    """Create the bench database if it is missing (drop it first with ``refill``). Returns what was done."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    config = database_settings(url)
+    name = config["NAME"]
+    params = {
+        "dbname": "postgres",
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+    }
+    conninfo = make_conninfo("", **{k: v for k, v in params.items() if v})
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+        if exists and refill:
+            if "bench" not in name:
+                # A guard against pointing BENCH_DATABASE_URL at a real database by mistake.
+                raise SystemExit(f"Refusing to drop database {name!r}: its name does not contain 'bench'.")
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            exists = False
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return "created"
+    return "exists"
+
+
+def setup_django(url: str) -> None:
+    # Settings read DATABASE_URL when they are imported, so it is set before django.setup().
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kurator.settings")
+    import django
+
+    django.setup()
+
+
+# --------------------------------------------------------------------------- the fill
+
+
+@dataclass
+class FillReport:
+    skipped: bool
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class Table:
+    """Rows for one model, in the order of its concrete fields, ready for COPY."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.columns = [f.column for f in fields]
+        self.attnames = [f.attname for f in fields]
+        self.json = [f.attname for f in fields if f.get_internal_type() == "JSONField"]
+        self.rows: list[list[Any]] = []
+
+    def add(self, values: dict[str, Any]) -> None:
+        get = values.get
+        row = [get(a) for a in self.attnames]
+        for name in self.json:
+            index = self.attnames.index(name)
+            row[index] = json.dumps(row[index], ensure_ascii=False)
+        self.rows.append(row)
+
+    def copy(self, cursor: Any) -> None:
+        columns = ", ".join(f'"{c}"' for c in self.columns)
+        with cursor.copy(f'COPY "{self.model._meta.db_table}" ({columns}) FROM STDIN') as copy:
+            for row in self.rows:
+                copy.write_row(row)
+
+
+def bench_users() -> list[Any]:
+    """The department of the bench: 16 managers, 3 key-account managers and a head of sales."""
+    from kurator.accounts.models import Role, User
+    from kurator.companies.demo import MALE_NAMES, SURNAMES
+
+    roles = [Role.MANAGER] * 16 + [Role.SENIOR_MANAGER] * 3 + [Role.HEAD_OF_SALES]
+    rng = random.Random(SEED)
+    users = []
+    for number, role in enumerate(roles, start=1):
+        first, last = rng.choice(MALE_NAMES)[0], rng.choice(SURNAMES)
+        user, created = User.objects.get_or_create(
+            username=f"bench{number}", defaults={"role": role, "first_name": first, "last_name": last}
+        )
+        if created:
+            # Nobody logs in with a password here (force_login and a token), so no hashing cost.
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        users.append(user)
+    return users
+
+
+def _company_tables() -> list[Any]:
+    from django.apps import apps
+
+    from kurator.companies.models import BankAccount, Company, Contact
+
+    return [
+        Company,
+        Contact,
+        BankAccount,
+        Company.product_categories.through,
+        Company.history.model,
+        Contact.history.model,
+        BankAccount.history.model,
+        apps.get_model("companies", "HistoricalCompany_product_categories"),
+    ]
+
+
+def secondary_indexes(cursor: Any, tables: list[str]) -> list[tuple[str, str]]:
+    """Name and definition of each index on ``tables`` that no constraint (primary key, unique) owns."""
+    cursor.execute(
+        """
+        SELECT i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+        ORDER BY i.tablename, i.indexname
+        """,
+        [tables],
+    )
+    return [(name, definition) for name, definition in cursor.fetchall()]
+
+
+def row_counts() -> tuple[int, int, int]:
+    from kurator.companies.models import BankAccount, Company, Contact
+
+    return Company.objects.count(), Contact.objects.count(), BankAccount.objects.count()
+
+
+def fill(companies: int, log: Callable[[str], None]) -> FillReport:
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from kurator.companies.demo import DemoGenerator, Dictionaries
+    from kurator.companies.dossier import build_search_text, checklist_status, completeness_of
+    from kurator.companies.models import Company, Contact
+
+    expected = (companies, companies * PEOPLE_PER_COMPANY, companies * ACCOUNTS_PER_COMPANY)
+    users = bench_users()
+    if row_counts() == expected:
+        return FillReport(skipped=True)
+
+    report = FillReport(skipped=False)
+    started = time.perf_counter()
+    models = _company_tables()
+    with connection.cursor() as cursor:
+        tables = ", ".join(f'"{m._meta.db_table}"' for m in models)
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+    log(f"generating {companies:,} companies…")
+    company_t, contact_t, account_t, link_t, h_company_t, h_contact_t, h_account_t, h_link_t = (
+        Table(m) for m in models
+    )
+    curators = users[:-1]  # the head curates nobody here
+    generator = DemoGenerator(seed=SEED, curators=curators, dictionaries=Dictionaries.load())
+    now = timezone.now()
+    contact_id = account_id = link_id = 0
+    history_id = {"company": 0, "contact": 0, "account": 0, "link": 0}
+
+    def history(table: Table, key: str, values: dict[str, Any], when: datetime, user_id: int) -> None:
+        history_id[key] += 1
+        table.add(
+            {
+                **values,
+                "history_id": history_id[key],
+                "history_date": when,
+                "history_type": "+",
+                "history_user_id": user_id,
+                "history_change_reason": None,
+            }
+        )
+
+    for index in range(companies):
+        spec = generator.company(people=PEOPLE_PER_COMPANY, bank_accounts=ACCOUNTS_PER_COMPANY)
+        company_id = index + 1
+        when = now - timedelta(days=spec.age_days, seconds=index % 86400)
+        company = Company(id=company_id, **spec.fields)
+        company.referred_by_id = spec.referred_by + 1 if spec.referred_by is not None else None
+        contacts: list[Contact] = []
+        first_contact = contact_id + 1
+        for person in spec.people:
+            contact_id += 1
+            contacts.append(
+                Contact(
+                    id=contact_id,
+                    company_id=company_id,
+                    created_at=when,
+                    updated_at=when,
+                    reports_to_id=first_contact + person.boss if person.boss is not None else None,
+                    **person.fields,
+                )
+            )
+        status = checklist_status(company, contacts, bool(spec.bank_accounts), bool(spec.categories))
+        has_profile = bool(spec.categories) or any(
+            getattr(company, f) is not None
+            for f in ("application_sphere_id", "delivery_method_id", "sales_technology_id")
+        )
+        company.created_at = company.updated_at = when
+        company.general_updated_at = company.requisites_updated_at = company.people_updated_at = when
+        company.profile_updated_at = when if has_profile else None
+        company.created_by_id = company.curator_id
+        company.completeness = completeness_of(status)
+        company.search_text = build_search_text(company, contacts)
+        values = company.__dict__
+        company_t.add(values)
+        history(h_company_t, "company", values, when, company.curator_id)
+        company_history_id = history_id["company"]
+        for category in spec.categories:
+            link_id += 1
+            link = {"id": link_id, "company_id": company_id, "productcategory_id": category.pk}
+            link_t.add(link)
+            history_id["link"] += 1
+            h_link_t.add({**link, "history_id": company_history_id, "m2m_history_id": history_id["link"]})
+        for contact in contacts:
+            contact_t.add(contact.__dict__)
+            history(h_contact_t, "contact", contact.__dict__, when, company.curator_id)
+        for number, account in enumerate(spec.bank_accounts):
+            account_id += 1
+            row = {
+                **account,
+                "id": account_id,
+                "company_id": company_id,
+                "is_primary": number == 0,
+                "created_at": when,
+                "updated_at": when,
+            }
+            account_t.add(row)
+            history(h_account_t, "account", row, when, company.curator_id)
+    report.phases["generate"] = time.perf_counter() - started
+
+    log("writing with COPY…")
+    mark = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Building an index once is much faster than updating it row by row (the trigram GIN index above
+        # all), so secondary indexes are dropped for the COPY and rebuilt from their own definitions.
+        indexes = secondary_indexes(cursor, [m._meta.db_table for m in models])
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        for table in (
+            company_t,
+            contact_t,
+            account_t,
+            link_t,
+            h_company_t,
+            h_contact_t,
+            h_account_t,
+            h_link_t,
+        ):
+            table.copy(cursor.cursor)
+        for statement in connection.ops.sequence_reset_sql(no_style(), models):
+            cursor.execute(statement)
+        # The foreign keys are checked now (they are deferred to the commit otherwise, and PostgreSQL will not
+        # build an index on a table with pending checks).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        report.phases["copy"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        report.phases["indexes"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+    report.phases["commit"] = time.perf_counter() - mark
+
+    log("VACUUM ANALYZE…")
+    mark = time.perf_counter()
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
+    report.phases["vacuum analyze"] = time.perf_counter() - mark
+    report.seconds = time.perf_counter() - started
+    assert row_counts() == expected, (row_counts(), expected)
+    return report
+
+
+# --------------------------------------------------------------------------- the measurement
+
+
+@dataclass
+class Result:
+    scenario: str
+    times_ms: list[float] = field(default_factory=list)
+    queries: int = 0
+    sql_ms: float = 0.0
+    rows: str = ""
+    error: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times_ms) if self.times_ms else float("nan")
+
+    @property
+    def p95(self) -> float:
+        if not self.times_ms:
+            return float("nan")
+        ordered = sorted(self.times_ms)
+        return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]  # nearest rank
+
+
+def measure(
+    name: str,
+    client: Any,
+    urls: Iterator[str],
+    *,
+    requests: int,
+    warmup: int,
+    rows: str = "",
+    headers: dict[str, str] | None = None,
+) -> Result:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    result = Result(name, rows=rows)
+    headers = headers or {}
+    try:
+        for _ in range(warmup):
+            client.get(next(urls), headers=headers)
+        for _ in range(requests):
+            url = next(urls)
+            started = time.perf_counter()
+            response = client.get(url, headers=headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200:
+                result.error = f"HTTP {response.status_code} for {url}"
+                return result
+            result.times_ms.append(elapsed)
+        # Queries are counted in separate requests, so that recording them does not weigh on the times.
+        counts, sql_times = [], []
+        for _ in range(5):
+            with CaptureQueriesContext(connection) as captured:
+                client.get(next(urls), headers=headers)
+            counts.append(len(captured.captured_queries))
+            sql_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+        result.queries = max(counts)
+        result.sql_ms = statistics.median(sql_times)
+    except Exception as exc:  # a crashed page is reported, the other scenarios still run
+        result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def cycle(values: list[str]) -> Iterator[str]:
+    while True:
+        yield from values
+
+
+def run_scenarios(companies: int, requests: int, warmup: int) -> list[Result]:
+    from django.conf import settings
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+    from rest_framework.authtoken.models import Token
+
+    from kurator.accounts.models import Role, User
+    from kurator.companies.models import Company
+    from kurator.companies.selectors import company_list
+
+    # Production-like: no query log, no template debugging (settings were imported with DEBUG on, which
+    # keeps plain static file storage for the test client).
+    settings.DEBUG = False
+    # WhiteNoise warns that collectstatic has not run; the bench serves no static files.
+    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
+    manager = User.objects.filter(role=Role.MANAGER, username__startswith="bench").order_by("id").first()
+    assert manager is not None
+    browser = Client()
+    browser.force_login(manager)
+    api = Client()
+    token, _created = Token.objects.get_or_create(user=manager)
+    rng = random.Random(SEED)
+
+    def url(name: str, *args: Any) -> str | None:
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            return None
+
+    results: list[Result] = []
+    list_url = url("companies:list")
+    detail_ids = [rng.randint(1, companies) for _ in range(requests + warmup + 5)]
+    inns = list(Company.objects.filter(pk__in=detail_ids[:10]).values_list("inn", flat=True))
+
+    def found(query: str) -> int:
+        return company_list(actor=manager, search=query).count()
+
+    name_hits, common_hits = [found(f) for f in NAME_FRAGMENTS], found(COMMON_FRAGMENT)
+    inn_hits = [found(inn) for inn in inns]
+    inn_rows = "1 each" if set(inn_hits) == {1} else f"{sum(1 for h in inn_hits if h)}/{len(inns)} found"
+    plan: list[tuple[str, str | None, list[str], str, dict[str, str] | None]] = [
+        ("company list, page 1", list_url, [""], f"{companies:,}", None),
+        (
+            "search name fragment",
+            list_url,
+            [f"?q={f}" for f in NAME_FRAGMENTS],
+            f"{min(name_hits)}–{max(name_hits)}",
+            None,
+        ),
+        (f"search word «{COMMON_FRAGMENT}»", list_url, [f"?q={COMMON_FRAGMENT}"], f"{common_hits:,}", None),
+        ("search by INN", list_url, [f"?q={inn}" for inn in inns], inn_rows, None),
+        ("dossier page", "detail", [], "1", None),
+        ("API list", "/api/v1/companies/", [""], f"{companies:,}", {"Authorization": f"Token {token.key}"}),
+    ]
+    for name, base, suffixes, rows, headers in plan:
+        client = api if headers else browser
+        if base == "detail":
+            urls = [u for u in (url("companies:detail", pk) for pk in detail_ids) if u]
+        else:
+            urls = [base + s for s in suffixes] if base else []
+        if not urls:
+            results.append(Result(name, error="not available (URL not defined yet)"))
+            continue
+        results.append(
+            measure(name, client, cycle(urls), requests=requests, warmup=warmup, rows=rows, headers=headers)
+        )
+    return results
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def data_size() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        database = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('companies_company'))")
+        companies = cursor.fetchone()[0]
+    return {"database": database, "companies table with indexes": companies}
+
+
+def print_report(
+    results: list[Result], report: FillReport, counts: tuple[int, int, int], url: str, requests: int
+) -> bool:
+    config = database_settings(url)
+    print()
+    print(
+        f"Kurator bench — PostgreSQL {config['NAME']} at {config.get('HOST') or 'localhost'}:"
+        f"{config.get('PORT') or 5432}"
+    )
+    sizes = ", ".join(f"{k} {v}" for k, v in data_size().items())
+    print(f"Data: {counts[0]:,} companies, {counts[1]:,} people, {counts[2]:,} bank accounts; {sizes}")
+    if report.skipped:
+        print("Fill: skipped, the database already holds the expected rows (--refill to redo it)")
+    else:
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
+        print(
+            f"Fill: {report.seconds:.1f} s ({phases}); target under 120 s: "
+            f"{'PASS' if report.seconds < 120 else 'FAIL'}"
+        )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"Times: {requests} requests per scenario after a warm-up, Django test client, server time; "
+        f"{os.cpu_count()} CPUs, load average {load} (other work on the machine inflates the times)."
+    )
+    print()
+    header = (
+        f"{'scenario':<28} {'median ms':>10} {'p95 ms':>8} {'SQL/req':>8} {'SQL ms':>7} {'rows':>8}  verdict"
+    )
+    print(header)
+    print("-" * len(header))
+    passed = True
+    for r in results:
+        if r.error:
+            passed = False
+            print(f"{r.scenario:<28} {'—':>10} {'—':>8} {'—':>8} {'—':>7} {r.rows:>8}  ERROR: {r.error}")
+            continue
+        ok = r.median < TARGET_MEDIAN_MS
+        passed = passed and ok
+        print(
+            f"{r.scenario:<28} {r.median:>10.1f} {r.p95:>8.1f} {r.queries:>8} {r.sql_ms:>7.1f} {r.rows:>8}  "
+            f"{'PASS' if ok else 'FAIL'}"
+        )
+    print()
+    print(f"Target: every median under {TARGET_MEDIAN_MS:.0f} ms: {'PASS' if passed else 'FAIL'}")
+    return passed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per scenario (30)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests first (3)")
+    parser.add_argument("--refill", action="store_true", help="drop and recreate the bench database first")
+    args = parser.parse_args(argv)
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+
+    def log(message: str) -> None:
+        print(f"bench: {message}", flush=True)
+
+    log(f"database {prepare_database(url, refill=args.refill)}; migrating…")
+    setup_django(url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    report = fill(args.companies, log)
+    if not report.skipped:
+        log(f"filled in {report.seconds:.1f} s")
+    log("measuring…")
+    results = run_scenarios(args.companies, args.requests, args.warmup)
+    print_report(results, report, row_counts(), url, args.requests)
+    return 1 if any(r.error and not r.error.startswith("not available") for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
