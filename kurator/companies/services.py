@@ -143,6 +143,9 @@ def _is_curator_candidate(user: User | None) -> bool:
     return bool(user and user.is_active and user.role in (SALES_ROLES | {Role.ADMIN}))
 
 
+_DETECTED_FORMS = {"ФГУП": LegalForm.GUP}
+
+
 def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | None) -> dict[str, Any]:
     """Validate and normalise company fields present in ``data``; returns cleaned values."""
     cleaned: dict[str, Any] = {}
@@ -158,8 +161,11 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
         cleaned["full_name"] = full_name
         if "legal_form" not in data or not data.get("legal_form"):
             detected, _rest = split_legal_form(full_name)
-            if detected in LegalForm.values and (current is None or not current.legal_form):
-                cleaned["legal_form"] = detected
+            if detected and (current is None or not current.legal_form):
+                # The name may carry a form the list does not have (ФГУП, ПК, LLC): keep the field a choice.
+                cleaned["legal_form"] = _DETECTED_FORMS.get(
+                    detected, detected if detected in LegalForm.values else LegalForm.OTHER
+                )
     if "short_name" in data or current is None:
         short_name = _text(data.get("short_name")) or _text(cleaned.get("full_name") or merged["full_name"])
         cleaned["short_name"] = short_name[:255]
@@ -383,6 +389,8 @@ def company_update(
     if unknown:
         raise TypeError(f"unknown company fields: {sorted(unknown)}")
     company = Company.objects.select_for_update().get(pk=company.pk)
+    # Checked again on the locked row: the caller's copy may predate a change of curator.
+    ensure(actor, "companies.change_company", company)
     if expected_version is not None and company.version != expected_version:
         raise EditConflict
     errors = _Errors()

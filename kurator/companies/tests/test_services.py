@@ -802,3 +802,36 @@ def test_others_cannot_edit_dictionaries(manager, senior_manager, finance):
         with pytest.raises(AccessDenied):
             services.dictionary_item_save(actor=actor, kind="sources", name="Выставка «Металл-Экспо»")
     assert ContactSource.objects.count() == count
+
+
+@pytest.mark.parametrize(
+    ("full_name", "legal_form"),
+    [
+        ("Общество с ограниченной ответственностью «Ромашка»", LegalForm.OOO),
+        ("ПАО Сбербанк", LegalForm.PAO),
+        ("ФГУП «Почта России»", LegalForm.GUP),
+        ("ПК «Рассвет»", LegalForm.OTHER),
+        ("Acme LLC", LegalForm.OTHER),
+        ("Ромашка", ""),
+    ],
+)
+def test_legal_form_detected_from_the_name_is_one_of_the_list(manager, full_name, legal_form):
+    """D1: the legal form read from the full name is always a value of the legal-form list, so the edit form
+    and the API can show it."""
+    company = services.company_create(actor=manager, full_name=full_name)
+    company.refresh_from_db()
+    assert company.legal_form == legal_form
+    assert company.legal_form in [*LegalForm.values, ""]
+
+
+def test_former_curator_holding_an_old_copy_cannot_edit(manager, other_manager, head):
+    """R2, R4: once the head of sales gives the client to another manager, the former curator's edit is
+    refused even if it is made through a copy of the company loaded before the change."""
+    company = company_factory(actor=manager)
+    services.company_change_curator(actor=head, company=company, curator=other_manager)
+    assert company.curator == manager  # the former curator's copy predates the change
+    before = snapshot()
+    with pytest.raises(AccessDenied):
+        services.company_update(actor=manager, company=company, notes="правка бывшего куратора")
+    assert snapshot() == before
+    assert Company.objects.get(pk=company.pk).notes == ""
