@@ -112,7 +112,9 @@ def section_freshness(company: Company) -> list[dict[str, Any]]:
     result = []
     for code, label, field in SECTIONS:
         updated = getattr(company, field)
+        # A section never filled counts from the day the dossier was opened: a new dossier is not yet stale.
+        reference = updated or company.created_at
         result.append(
-            {"code": code, "label": label, "updated_at": updated, "stale": updated is None or updated < limit}
+            {"code": code, "label": label, "updated_at": updated, "stale": reference is None or reference < limit}
         )
     return result

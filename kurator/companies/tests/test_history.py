@@ -284,12 +284,14 @@ def test_unchanged_save_does_not_refresh_the_stamps(manager, company):
 
 def test_section_not_updated_for_longer_than_the_setting_is_stale(manager, company, settings):
     """D11: a section untouched for longer than KURATOR_STALE_AFTER_DAYS is marked stale; fresh ones are not;
-    a section never filled is stale too."""
+    a section never filled is stale once the dossier is older than the limit."""
     settings.KURATOR_STALE_AFTER_DAYS = 30
     contact_factory(actor=manager, company=company)
     now = timezone.now()
     Company.objects.filter(pk=company.pk).update(
-        people_updated_at=now - timedelta(days=31), requisites_updated_at=now - timedelta(days=29)
+        created_at=now - timedelta(days=31),
+        people_updated_at=now - timedelta(days=31),
+        requisites_updated_at=now - timedelta(days=29),
     )
     company.refresh_from_db()
 
@@ -305,6 +307,13 @@ def test_section_not_updated_for_longer_than_the_setting_is_stale(manager, compa
     services.contact_update(actor=manager, contact=Contact.objects.get(company=company), position="Инженер")
     company.refresh_from_db()
     assert not {s["code"]: s for s in section_freshness(company)}["people"]["stale"]
+
+
+def test_a_new_dossier_is_not_stale_for_sections_not_yet_filled(manager, company):
+    """D11: a section never filled in a dossier opened today is shown as never updated, not as stale."""
+    freshness = {s["code"]: s for s in section_freshness(company)}
+    assert freshness["profile"]["updated_at"] is None
+    assert not any(s["stale"] for s in freshness.values())
 
 
 def test_default_staleness_is_180_days(manager, company):
