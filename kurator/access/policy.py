@@ -17,6 +17,8 @@ from kurator.accounts.models import Role
 
 SALES_ROLES = frozenset({Role.MANAGER, Role.SENIOR_MANAGER, Role.HEAD_OF_SALES})
 ALL_ROLES = frozenset(Role)
+# Who may be a client's curator (R2): the sales roles, and the administrator (who may stand in for anyone).
+CURATOR_ROLES = SALES_ROLES | {Role.ADMIN}
 
 # Marks a view that needs no login (login page, language switch, API token, health check).
 PUBLIC = "public"
@@ -71,6 +73,11 @@ PERMISSIONS = frozenset(
         "companies.change_company_records",
     }
 )
+
+
+def may_curate(user: Any) -> bool:
+    """Whether ``user`` may be given clients to curate (R2): an active member of CURATOR_ROLES."""
+    return bool(user and getattr(user, "is_active", False) and getattr(user, "role", None) in CURATOR_ROLES)
 
 
 def can(actor: Any, permission: str, obj: Any = None) -> bool:

@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from kurator.access.policy import SALES_ROLES, can
-from kurator.accounts.models import Role, User
+from kurator.access.policy import CURATOR_ROLES, can
+from kurator.accounts.models import User
 from kurator.companies.models import BankAccount, Company, Contact
 
 
@@ -31,7 +31,9 @@ def visible_bank_accounts(actor: Any) -> QuerySet[BankAccount]:
     return BankAccount.objects.none()
 
 
-def access_company_by_id(actor: Any, company_id: Any, *, queryset: QuerySet[Company] | None = None) -> Company:
+def access_company_by_id(
+    actor: Any, company_id: Any, *, queryset: QuerySet[Company] | None = None
+) -> Company:
     qs = queryset if queryset is not None else visible_companies(actor)
     try:
         return qs.get(pk=int(company_id))
@@ -58,6 +60,6 @@ def curator_candidates() -> QuerySet[User]:
 
     Kept here, next to the policy, so that forms and filters list curators without looking at roles.
     """
-    return User.objects.filter(is_active=True, role__in=[*SALES_ROLES, Role.ADMIN]).order_by(
+    return User.objects.filter(is_active=True, role__in=CURATOR_ROLES).order_by(
         "last_name", "first_name", "username"
     )

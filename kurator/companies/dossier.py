@@ -115,6 +115,11 @@ def section_freshness(company: Company) -> list[dict[str, Any]]:
         # A section never filled counts from the day the dossier was opened: a new dossier is not yet stale.
         reference = updated or company.created_at
         result.append(
-            {"code": code, "label": label, "updated_at": updated, "stale": reference is None or reference < limit}
+            {
+                "code": code,
+                "label": label,
+                "updated_at": updated,
+                "stale": reference is None or reference < limit,
+            }
         )
     return result

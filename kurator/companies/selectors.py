@@ -94,13 +94,24 @@ def company_list(
 
 
 def company_get(*, actor: User, company_id: Any) -> Company:
-    qs = visible_companies(actor).select_related(
-        "curator", "source", "referred_by", "application_sphere", "delivery_method", "sales_technology",
-        "created_by",
-    ).prefetch_related(
-        "product_categories",
-        Prefetch("bank_accounts", queryset=BankAccount.objects.order_by("-is_primary", "id")),
-        Prefetch("contacts", queryset=Contact.objects.select_related("reports_to").order_by("full_name", "id")),
+    qs = (
+        visible_companies(actor)
+        .select_related(
+            "curator",
+            "source",
+            "referred_by",
+            "application_sphere",
+            "delivery_method",
+            "sales_technology",
+            "created_by",
+        )
+        .prefetch_related(
+            "product_categories",
+            Prefetch("bank_accounts", queryset=BankAccount.objects.order_by("-is_primary", "id")),
+            Prefetch(
+                "contacts", queryset=Contact.objects.select_related("reports_to").order_by("full_name", "id")
+            ),
+        )
     )
     return access_company_by_id(actor, company_id, queryset=qs)
 
@@ -163,18 +174,27 @@ class HistoryEntry:
 
 
 ACTIONS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
-_SKIP = {"id", "created_at", "updated_at", "company", "history_id", "history_date", "history_user",
-         "history_type", "history_change_reason"}
+_SKIP = {
+    "id",
+    "created_at",
+    "updated_at",
+    "company",
+    "history_id",
+    "history_date",
+    "history_user",
+    "history_type",
+    "history_change_reason",
+}
 
 
 def _display(model: type[Model], name: str, value: Any, fk_labels: dict[tuple[type[Model], Any], str]) -> Any:
     if value in (None, "", []):
         return ""
-    model_field = model._meta.get_field(name)
+    model_field: Any = model._meta.get_field(name)
     if model_field.is_relation and model_field.related_model is not None:
-        return fk_labels.get((model_field.related_model, value), f"#{value}")  # type: ignore[arg-type]
+        return fk_labels.get((model_field.related_model, value), f"#{value}")
     if getattr(model_field, "choices", None):
-        return dict(model_field.flatchoices).get(value, value)  # type: ignore[attr-defined]
+        return dict(model_field.flatchoices).get(value, value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, bool):
@@ -189,16 +209,22 @@ def _categories_of(record: Any) -> list[str]:
 def company_history(*, company: Company, limit: int | None = None) -> list[HistoryEntry]:
     """Who changed what in the dossier, newest first: the company, its bank accounts and its people."""
     sources: list[tuple[type[Model], QuerySet[Any], str]] = [
-        (Company, Company.history.filter(id=company.pk).prefetch_related(
-            "historicalcompany_product_categories_set__productcategory"
+        (
+            Company,
+            Company.history.filter(id=company.pk).prefetch_related(
+                "historicalcompany_product_categories_set__productcategory"
+            ),
+            str(_("Company")),
         ),
-         str(_("Company"))),
         (BankAccount, BankAccount.history.filter(company_id=company.pk), str(_("Bank account"))),
         (Contact, Contact.history.filter(company_id=company.pk), str(_("Person"))),
     ]
     records: list[tuple[type[Model], Any, str]] = []
     for model, qs, label in sources:
-        records += [(model, r, label) for r in qs.select_related("history_user").order_by("history_date", "history_id")]
+        records += [
+            (model, r, label)
+            for r in qs.select_related("history_user").order_by("history_date", "history_id")
+        ]
 
     records.sort(key=lambda item: (item[1].history_date, item[1].history_id))
 
@@ -212,7 +238,7 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
                     wanted.setdefault(model_field.related_model, set()).add(value)  # type: ignore[arg-type]
     fk_labels: dict[tuple[type[Model], Any], str] = {}
     for related, ids in wanted.items():
-        for obj in related._default_manager.filter(pk__in=ids):  # type: ignore[attr-defined]
+        for obj in related._default_manager.filter(pk__in=ids):
             fk_labels[(related, obj.pk)] = str(obj)
 
     entries: list[HistoryEntry] = []
@@ -234,7 +260,8 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
                 continue
             changes.append(
                 Change(
-                    model_field.name, str(model_field.verbose_name),
+                    model_field.name,
+                    str(model_field.verbose_name),
                     _display(model, model_field.name, old, fk_labels),
                     _display(model, model_field.name, new, fk_labels),
                 )
@@ -243,18 +270,31 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
             new_categories = _categories_of(record)
             old_categories = _categories_of(before) if before is not None else []
             if new_categories != old_categories:
-                changes.append(Change("product_categories", str(_("product categories")),
-                                      ", ".join(old_categories), ", ".join(new_categories)))
+                changes.append(
+                    Change(
+                        "product_categories",
+                        str(_("product categories")),
+                        ", ".join(old_categories),
+                        ", ".join(new_categories),
+                    )
+                )
         previous[key] = record
         if record.history_type == "~" and not changes:
             continue
         entries.append(
             HistoryEntry(
-                when=record.history_date, user=record.history_user, object_type=type_label,
-                object_label=str(getattr(record, "short_name", None) or getattr(record, "full_name", None)
-                                 or getattr(record, "settlement_account", "")),
-                object_id=record.id, action=str(ACTIONS[record.history_type]),
-                reason=record.history_change_reason or "", changes=changes,
+                when=record.history_date,
+                user=record.history_user,
+                object_type=type_label,
+                object_label=str(
+                    getattr(record, "short_name", None)
+                    or getattr(record, "full_name", None)
+                    or getattr(record, "settlement_account", "")
+                ),
+                object_id=record.id,
+                action=str(ACTIONS[record.history_type]),
+                reason=record.history_change_reason or "",
+                changes=changes,
             )
         )
     entries.reverse()

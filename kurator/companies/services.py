@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.decorators import ensure
-from kurator.access.policy import SALES_ROLES, can
-from kurator.accounts.models import Role, User
+from kurator.access.policy import can, may_curate
+from kurator.accounts.models import User
 from kurator.companies.dossier import company_derived_fields
 from kurator.companies.models import (
     ApplicationSphere,
@@ -46,17 +46,43 @@ from kurator.core.requisites import (
 )
 from kurator.core.text import fold, split_legal_form
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 GENERAL_FIELDS = (
-    "full_name", "short_name", "legal_form", "legal_address", "actual_address", "city", "phones", "fax",
-    "emails", "website", "founded_on", "status", "curator", "source", "referred_by", "notes",
+    "full_name",
+    "short_name",
+    "legal_form",
+    "legal_address",
+    "actual_address",
+    "city",
+    "phones",
+    "fax",
+    "emails",
+    "website",
+    "founded_on",
+    "status",
+    "curator",
+    "source",
+    "referred_by",
+    "notes",
 )
 REQUISITE_FIELDS = ("inn", "kpp", "ogrn")
 PROFILE_FIELDS = ("application_sphere", "delivery_method", "sales_technology", "product_categories")
 COMPANY_FIELDS = GENERAL_FIELDS + REQUISITE_FIELDS + PROFILE_FIELDS
 
 CONTACT_FIELDS = (
-    "full_name", "position", "department", "reports_to", "decision_role", "phones", "emails", "birthday",
-    "is_leader", "is_active", "notes",
+    "full_name",
+    "position",
+    "department",
+    "reports_to",
+    "decision_role",
+    "phones",
+    "emails",
+    "birthday",
+    "is_leader",
+    "is_active",
+    "notes",
 )
 BANK_ACCOUNT_FIELDS = ("bank_name", "bik", "settlement_account", "correspondent_account", "is_primary")
 
@@ -67,7 +93,7 @@ class _Errors:
     def __init__(self) -> None:
         self.errors: dict[str, list[ValidationError]] = {}
 
-    def add(self, field: str, error: ValidationError | str, code: str = "invalid") -> None:
+    def add(self, field: str, error: ValidationError | StrOrPromise, code: str = "invalid") -> None:
         if not isinstance(error, ValidationError):
             error = ValidationError(error, code=code)
         self.errors.setdefault(field, []).extend(error.error_list)
@@ -108,7 +134,9 @@ def _clean_emails(errors: _Errors, field: str, values: Iterable[str] | str | Non
             errors.add(
                 field,
                 ValidationError(
-                    _("“%(value)s” is not a valid e-mail address."), code="email_invalid", params={"value": item}
+                    _("“%(value)s” is not a valid e-mail address."),
+                    code="email_invalid",
+                    params={"value": item},
                 ),
             )
             continue
@@ -137,10 +165,6 @@ def _clean_website(errors: _Errors, value: str | None) -> str:
     except ValidationError:
         errors.add("website", _("The website address is not valid."), code="website_invalid")
     return site
-
-
-def _is_curator_candidate(user: User | None) -> bool:
-    return bool(user and user.is_active and user.role in (SALES_ROLES | {Role.ADMIN}))
 
 
 _DETECTED_FORMS = {"ФГУП": LegalForm.GUP}
@@ -217,24 +241,39 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
     final_ogrn = cleaned.get("ogrn", merged.get("ogrn")) or ""
     if "inn" not in errors.errors and "kpp" not in errors.errors:
         if len(final_inn) == 12 and final_kpp:
-            errors.add("kpp", _("A sole trader (12-digit INN) has no KPP: leave KPP empty."), code="kpp_for_person")
+            errors.add(
+                "kpp", _("A sole trader (12-digit INN) has no KPP: leave KPP empty."), code="kpp_for_person"
+            )
         if legal_form == LegalForm.IP and final_inn and len(final_inn) != 12:
             errors.add("inn", _("A sole trader's INN has 12 digits."), code="inn_kind_mismatch")
         if legal_form and legal_form != LegalForm.IP and len(final_inn) == 12:
-            errors.add("inn", _("An organisation's INN has 10 digits; 12 digits belong to a person."),
-                       code="inn_kind_mismatch")
-    if "ogrn" not in errors.errors and final_ogrn and final_inn and "inn" not in errors.errors:
-        if (len(final_inn) == 12) != (len(final_ogrn) == 15):
             errors.add(
-                "ogrn",
-                _("OGRN has 13 digits for an organisation and OGRNIP 15 digits for a sole trader; "
-                  "it does not match the INN."),
-                code="ogrn_kind_mismatch",
+                "inn",
+                _("An organisation's INN has 10 digits; 12 digits belong to a person."),
+                code="inn_kind_mismatch",
             )
+    kinds_differ = (len(final_inn) == 12) != (len(final_ogrn) == 15)
+    if (
+        "ogrn" not in errors.errors
+        and "inn" not in errors.errors
+        and final_ogrn
+        and final_inn
+        and kinds_differ
+    ):
+        errors.add(
+            "ogrn",
+            _(
+                "OGRN has 13 digits for an organisation and OGRNIP 15 digits for a sole trader; "
+                "it does not match the INN."
+            ),
+            code="ogrn_kind_mismatch",
+        )
 
     # Dictionaries and relations.
     for field, model in (
-        ("source", ContactSource), ("application_sphere", ApplicationSphere), ("delivery_method", DeliveryMethod),
+        ("source", ContactSource),
+        ("application_sphere", ApplicationSphere),
+        ("delivery_method", DeliveryMethod),
         ("sales_technology", SalesTechnology),
     ):
         if field in data:
@@ -264,7 +303,7 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
         curator = data["curator"]
         if curator is not None and not isinstance(curator, User):
             curator = User.objects.filter(pk=curator).first()
-        if not _is_curator_candidate(curator):
+        if not may_curate(curator):
             errors.add("curator", _("The curator must be an active sales employee."), code="invalid_curator")
         cleaned["curator"] = curator
     return cleaned
@@ -283,7 +322,10 @@ def _check_unique_requisites(errors: _Errors, cleaned: dict[str, Any], current: 
         errors.add(
             "inn",
             ValidationError(
-                _("A company with this INN and KPP is already in the base: “%(name)s” (curator %(curator)s)."),
+                _(
+                    "A company with this INN and KPP is already in the base: “%(name)s” "
+                    "(curator %(curator)s)."
+                ),
                 code="duplicate_inn",
                 params={"name": other.short_name, "curator": other.curator.full_name},
             ),
@@ -305,7 +347,8 @@ def _stamp_sections(company: Company, fields: Iterable[str], now: Any) -> list[s
     stamps: list[str] = []
     fields = set(fields)
     for section, section_fields in (
-        ("general_updated_at", GENERAL_FIELDS), ("requisites_updated_at", REQUISITE_FIELDS),
+        ("general_updated_at", GENERAL_FIELDS),
+        ("requisites_updated_at", REQUISITE_FIELDS),
         ("profile_updated_at", PROFILE_FIELDS),
     ):
         if fields & set(section_fields):
@@ -340,7 +383,9 @@ def _attach_categories_to_last_record(company: Company) -> None:
     m2m_model = history_model.product_categories.model
     through = Company.product_categories.through
     m2m_model.objects.bulk_create(
-        m2m_model(history=record, id=row.id, company_id=row.company_id, productcategory_id=row.productcategory_id)
+        m2m_model(
+            history=record, id=row.id, company_id=row.company_id, productcategory_id=row.productcategory_id
+        )
         for row in through.objects.filter(company=company)
     )
 
@@ -356,9 +401,15 @@ def company_create(*, actor: User, **fields: Any) -> Company:
     requested_curator = fields.get("curator")
     if requested_curator is None:
         fields["curator"] = actor
-    elif not can(actor, "companies.change_curator") and getattr(requested_curator, "pk", requested_curator) != actor.pk:
-        errors.add("curator", _("Only the head of sales may give a new company to another curator."),
-                   code="curator_forbidden")
+    elif (
+        not can(actor, "companies.change_curator")
+        and getattr(requested_curator, "pk", requested_curator) != actor.pk
+    ):
+        errors.add(
+            "curator",
+            _("Only the head of sales may give a new company to another curator."),
+            code="curator_forbidden",
+        )
         fields["curator"] = actor
     cleaned = _clean_company(errors, fields, current=None)
     _check_unique_requisites(errors, cleaned, None)
@@ -399,7 +450,9 @@ def company_update(
         if getattr(new_curator, "pk", new_curator) == company.curator_id:
             fields.pop("curator")
         elif not can(actor, "companies.change_curator"):
-            errors.add("curator", _("Only the head of sales may change the curator."), code="curator_forbidden")
+            errors.add(
+                "curator", _("Only the head of sales may change the curator."), code="curator_forbidden"
+            )
             fields.pop("curator")
     cleaned = _clean_company(errors, fields, current=company)
     _check_unique_requisites(errors, cleaned, company)
@@ -416,12 +469,12 @@ def company_update(
         setattr(company, field, cleaned[field])
     now = timezone.now()
     _stamp_sections(company, changed + (["product_categories"] if categories_changed else []), now)
-    company.version = F("version") + 1  # type: ignore[assignment]
+    company.version = F("version") + 1
     company._history_user = actor  # type: ignore[attr-defined]
     company._change_reason = reason or None  # type: ignore[attr-defined]
     if categories_changed:
         # Set before the save, whose history record then holds the new categories with the other changes.
-        _set_categories_quietly(company, categories)  # type: ignore[arg-type]
+        _set_categories_quietly(company, categories or [])
     _save_integrity(company, "inn", _("A company with this INN and KPP is already in the base."))
     company.refresh_from_db()
     _refresh_derived(company)
@@ -476,8 +529,11 @@ def _clean_contact(
                 errors.add("reports_to", _("The manager was not found."), code="invalid_choice")
         if boss is not None:
             if boss.company_id != company.pk:
-                errors.add("reports_to", _("A person can only report to someone of the same company."),
-                           code="other_company")
+                errors.add(
+                    "reports_to",
+                    _("A person can only report to someone of the same company."),
+                    code="other_company",
+                )
             elif current is not None and _reports_chain_contains(boss, current.pk):
                 errors.add("reports_to", _("This would make a circle in the org structure."), code="cycle")
         cleaned["reports_to"] = boss
@@ -587,8 +643,10 @@ def _clean_bank_account(errors: _Errors, data: dict[str, Any], current: BankAcco
             if account and account.startswith("30101") and account[-3:] != bik[-3:]:
                 errors.add(
                     "correspondent_account",
-                    _("The correspondent account belongs to another bank: it must end with the last three "
-                      "digits of the BIK."),
+                    _(
+                        "The correspondent account belongs to another bank: it must end with the last three "
+                        "digits of the BIK."
+                    ),
                     code="account_bik_mismatch",
                 )
                 account = None
@@ -622,9 +680,12 @@ def bank_account_create(*, actor: User, company: Company, **fields: Any) -> Bank
         raise TypeError(f"unknown bank account fields: {sorted(unknown)}")
     errors = _Errors()
     cleaned = _clean_bank_account(errors, fields, None)
-    if cleaned.get("settlement_account") and BankAccount.objects.filter(
-        company=company, bik=cleaned.get("bik"), settlement_account=cleaned["settlement_account"]
-    ).exists():
+    if (
+        cleaned.get("settlement_account")
+        and BankAccount.objects.filter(
+            company=company, bik=cleaned.get("bik"), settlement_account=cleaned["settlement_account"]
+        ).exists()
+    ):
         errors.add("settlement_account", _("This account is already in the dossier."), code="duplicate")
     errors.raise_if_any()
     # The first account is the primary one; a new primary demotes the old.
@@ -692,7 +753,13 @@ DICTIONARIES: dict[str, Any] = {
 
 @transaction.atomic
 def dictionary_item_save(
-    *, actor: User, kind: str, item: Any = None, name: str, position: int = 0, is_active: bool = True,
+    *,
+    actor: User,
+    kind: str,
+    item: Any = None,
+    name: str,
+    position: int = 0,
+    is_active: bool = True,
     **extra: Any,
 ) -> Any:
     ensure(actor, "companies.manage_dictionaries")

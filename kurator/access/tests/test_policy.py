@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from kurator.access.policy import PERMISSIONS, can
+from kurator.access.policy import PERMISSIONS, can, may_curate
 from kurator.access.scoping import (
     access_bank_account_by_id,
     access_company_by_id,
     access_contact_by_id,
+    curator_candidates,
     visible_bank_accounts,
     visible_companies,
     visible_contacts,
 )
-from kurator.accounts.models import Role
+from kurator.accounts.models import Role, User
 from tests.factories import UserFactory, bank_account_factory, company_factory, contact_factory
 
 VIEW = "companies.view_company"
@@ -47,6 +48,11 @@ COLUMNS = (VIEW, ADD, EDIT, RECORDS, CURATOR, DICTIONARIES, USERS)
 OBJECT_PERMISSIONS = {EDIT, RECORDS}
 
 
+def make_user(**fields: Any) -> User:
+    """A user of the department (the factory is untyped)."""
+    return cast(User, UserFactory(**fields))
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Every fixture user gets a password; the production hasher would cost a third of a second each."""
@@ -55,11 +61,11 @@ def _fast_password_hashing(settings):
 
 def _make(who: str) -> tuple[Any, Any]:
     """Return (actor, company) for a row of the table."""
-    curator = UserFactory(username="curator", role=Role.MANAGER)
+    curator = make_user(username="curator", role=Role.MANAGER)
     if who == "curator manager":
         return curator, company_factory(actor=curator)
     if who == "curator senior manager":
-        senior = UserFactory(username="senior", role=Role.SENIOR_MANAGER)
+        senior = make_user(username="senior", role=Role.SENIOR_MANAGER)
         return senior, company_factory(actor=senior)
     if who == "inactive curator":
         company = company_factory(actor=curator)
@@ -79,7 +85,7 @@ def _make(who: str) -> tuple[Any, Any]:
         "admin": (Role.ADMIN, True),
         "inactive head of sales": (Role.HEAD_OF_SALES, False),
     }[who]
-    return UserFactory(username="actor", role=role, is_active=active), company
+    return make_user(username="actor", role=role, is_active=active), company
 
 
 @pytest.mark.django_db
@@ -133,7 +139,7 @@ def test_outsiders_see_nothing(manager):
     company = company_factory(actor=manager)
     person = contact_factory(actor=manager, company=company)
     account = bank_account_factory(actor=manager, company=company)
-    blocked = UserFactory(username="blocked", role=Role.HEAD_OF_SALES, is_active=False)
+    blocked = make_user(username="blocked", role=Role.HEAD_OF_SALES, is_active=False)
     for actor in (AnonymousUser(), blocked, None):
         assert not visible_companies(actor).exists()
         assert not visible_contacts(actor).exists()
@@ -155,3 +161,15 @@ def test_malformed_ids_are_not_found(manager, bad_id):
         access_contact_by_id(manager, bad_id)
     with pytest.raises(Http404):
         access_bank_account_by_id(manager, bad_id)
+
+
+def test_curators_are_active_sales_staff_or_administrators(users_by_role, other_manager):
+    """R2: clients are curated by managers, senior managers, the head of sales or an administrator; not by
+    finance and not by a blocked user. The list offered in forms and the services' check agree."""
+    blocked = make_user(username="blocked", role=Role.MANAGER, is_active=False)
+    everyone = [*users_by_role.values(), other_manager, blocked]
+    expected = {user for user in everyone if user.role != Role.FINANCE and user.is_active}
+    assert set(curator_candidates()) == expected
+    assert {user for user in everyone if may_curate(user)} == expected
+    assert not may_curate(None)
+    assert not may_curate(AnonymousUser())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -82,10 +83,14 @@ def test_history_shows_company_accounts_and_people_newest_first(manager, head):
 def test_changes_show_old_and_new_values_with_human_labels(manager, head, other_manager):
     """D11: a change names the field as the user knows it; choices show their labels and relations their
     names, never codes or ids."""
-    source = ContactSource.objects.order_by("position").first()
+    source = ContactSource.objects.order_by("position")[0]
     company = company_factory(actor=head, curator=manager, full_name="ООО «Ромашка»")
     services.company_update(
-        actor=head, company=company, status=CompanyStatus.CLIENT, source=source, curator=other_manager,
+        actor=head,
+        company=company,
+        status=CompanyStatus.CLIENT,
+        source=source,
+        curator=other_manager,
         phones=["8 (495) 123-45-67"],
     )
 
@@ -95,7 +100,8 @@ def test_changes_show_old_and_new_values_with_human_labels(manager, head, other_
     assert set(changes) == {"status", "source", "curator", "phones"}
     assert changes["status"].label == label(Company, "status")
     assert (changes["status"].old, changes["status"].new) == (
-        str(CompanyStatus.PROSPECT.label), str(CompanyStatus.CLIENT.label),
+        str(CompanyStatus.PROSPECT.label),
+        str(CompanyStatus.CLIENT.label),
     )
     assert (changes["source"].old, changes["source"].new) == ("", source.name)
     assert changes["source"].label == label(Company, "source")
@@ -123,7 +129,9 @@ def test_bank_account_changes_show_flags_as_yes_and_no(manager, company):
     """D1, D11: making another account primary shows in both accounts' history as no → yes and yes → no."""
     first = bank_account_factory(actor=manager, company=company)
     second = bank_account_factory(
-        actor=manager, company=company, settlement_account=generate_settlement_account(random.Random(99), first.bik)
+        actor=manager,
+        company=company,
+        settlement_account=generate_settlement_account(random.Random(99), first.bik),
     )
     services.bank_account_update(actor=manager, account=second, is_primary=True)
 
@@ -147,11 +155,14 @@ def test_product_category_changes_appear_as_one_entry(manager, company):
 
     entries = company_history(company=company)
     assert len(entries) == 3  # created + two edits
-    assert changes_of(entries[1]) == {"product_categories": ("", ", ".join(sorted([equipment.name, parts.name])))}
+    assert changes_of(entries[1]) == {
+        "product_categories": ("", ", ".join(sorted([equipment.name, parts.name])))
+    }
     assert changes_of(entries[0]) == {
         "notes": ("", "расширили ассортимент"),
         "product_categories": (
-            ", ".join(sorted([equipment.name, parts.name])), ", ".join(sorted([parts.name, supplies.name])),
+            ", ".join(sorted([equipment.name, parts.name])),
+            ", ".join(sorted([parts.name, supplies.name])),
         ),
     }
 
@@ -177,12 +188,20 @@ def test_unchanged_save_writes_no_history(manager, company):
     before, version, entries = history_rows(), company.version, len(company_history(company=company))
 
     services.company_update(
-        actor=manager, company=company, full_name=company.full_name, phones=["8 (495) 123-45-67"],
-        product_categories=categories[::-1], status=company.status, curator=manager,
+        actor=manager,
+        company=company,
+        full_name=company.full_name,
+        phones=["8 (495) 123-45-67"],
+        product_categories=categories[::-1],
+        status=company.status,
+        curator=manager,
     )
     services.contact_update(actor=manager, contact=person, full_name=person.full_name, phones=["89160001122"])
     services.bank_account_update(
-        actor=manager, account=account, bik=account.bik, settlement_account=account.settlement_account,
+        actor=manager,
+        account=account,
+        bik=account.bik,
+        settlement_account=account.settlement_account,
         is_primary=True,
     )
 
@@ -230,7 +249,7 @@ def test_history_runs_a_constant_number_of_queries(manager, company):
 # Freshness stamps -------------------------------------------------------------------------------------------
 
 
-def stamps(company: Company) -> dict[str, object]:
+def stamps(company: Company) -> dict[str, Any]:
     company.refresh_from_db()
     return {
         "general": company.general_updated_at,
@@ -298,7 +317,10 @@ def test_section_not_updated_for_longer_than_the_setting_is_stale(manager, compa
     freshness = {section["code"]: section for section in section_freshness(company)}
 
     assert {code: section["stale"] for code, section in freshness.items()} == {
-        "general": False, "requisites": False, "people": True, "profile": True,
+        "general": False,
+        "requisites": False,
+        "people": True,
+        "profile": True,
     }
     assert freshness["people"]["updated_at"] == company.people_updated_at
     assert freshness["profile"]["updated_at"] is None

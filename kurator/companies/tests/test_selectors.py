@@ -4,6 +4,7 @@ PostgreSQL alike: Cyrillic case folding must not depend on the engine."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -37,24 +38,42 @@ def base(manager, other_manager):
     sources = list(ContactSource.objects.order_by("position")[:2])
     companies = {
         "gazprom": company_factory(
-            actor=manager, full_name="Публичное акционерное общество «Газпром»", short_name="ПАО «Газпром»",
-            inn="7736050003", kpp="772801001", city="Санкт-Петербург", status=CompanyStatus.CLIENT,
-            source=sources[0], phones=["+7 495 123 45 67"],
+            actor=manager,
+            full_name="Публичное акционерное общество «Газпром»",
+            short_name="ПАО «Газпром»",
+            inn="7736050003",
+            kpp="772801001",
+            city="Санкт-Петербург",
+            status=CompanyStatus.CLIENT,
+            source=sources[0],
+            phones=["+7 495 123 45 67"],
         ),
         "romashka": company_factory(
-            actor=other_manager, full_name="ООО «РОМАШКА»", city="Москва", status=CompanyStatus.PROSPECT,
-            source=sources[1], phones=["8 (812) 555-00-11"],
+            actor=other_manager,
+            full_name="ООО «РОМАШКА»",
+            city="Москва",
+            status=CompanyStatus.PROSPECT,
+            source=sources[1],
+            phones=["8 (812) 555-00-11"],
         ),
         "yolka": company_factory(
-            actor=manager, full_name="ООО «Ёлка-Трейд»", city="Москва", status=CompanyStatus.FORMER,
+            actor=manager,
+            full_name="ООО «Ёлка-Трейд»",
+            city="Москва",
+            status=CompanyStatus.FORMER,
             emails=["office@elka.ru"],
         ),
         "gazstroy": company_factory(
-            actor=other_manager, full_name="АО «ГазСтройМонтаж»", city="Казань", status=CompanyStatus.CLIENT,
+            actor=other_manager,
+            full_name="АО «ГазСтройМонтаж»",
+            city="Казань",
+            status=CompanyStatus.CLIENT,
         ),
     }
     contact_factory(
-        actor=other_manager, company=companies["gazstroy"], full_name="Семёнов Артём Петрович",
+        actor=other_manager,
+        company=companies["gazstroy"],
+        full_name="Семёнов Артём Петрович",
         phones=["+7 916 765 43 21"],
     )
     return companies
@@ -144,9 +163,7 @@ def test_search_finds_a_person_added_through_a_stale_instance(manager, base):
     """D2: people added after an edit, through an older copy of the company, are still searchable, and the
     edit is not undone in the search."""
     stale = Company.objects.get(pk=base["romashka"].pk)
-    services.company_update(
-        actor=base["romashka"].curator, company=base["romashka"], short_name="Ромашка-Юг"
-    )
+    services.company_update(actor=base["romashka"].curator, company=base["romashka"], short_name="Ромашка-Юг")
     contact_factory(actor=base["romashka"].curator, company=stale, full_name="Жукова Алла")
     assert found(manager, "жукова") == {"Ромашка-Юг"}
     assert found(manager, "юг") == {"Ромашка-Юг"}
@@ -170,10 +187,12 @@ def test_empty_search_returns_everything(manager, base):
 def test_filters_by_curator_status_source_and_city(manager, other_manager, base):
     """R2, D1: the list is filtered by curator, status, contact source and city, together."""
     assert set(names(company_list(actor=manager, curator=other_manager.pk))) == {
-        "ООО «РОМАШКА»", "АО «ГазСтройМонтаж»",
+        "ООО «РОМАШКА»",
+        "АО «ГазСтройМонтаж»",
     }
     assert set(names(company_list(actor=manager, status=CompanyStatus.CLIENT))) == {
-        "ПАО «Газпром»", "АО «ГазСтройМонтаж»",
+        "ПАО «Газпром»",
+        "АО «ГазСтройМонтаж»",
     }
     assert names(company_list(actor=manager, source=base["romashka"].source_id)) == ["ООО «РОМАШКА»"]
     assert set(names(company_list(actor=manager, city="Москва"))) == {"ООО «РОМАШКА»", "ООО «Ёлка-Трейд»"}
@@ -218,7 +237,8 @@ def test_list_runs_a_constant_number_of_queries(manager, base):
 
 def test_outsiders_get_an_empty_list(base):
     """R4: a visitor who is not logged in sees no company."""
-    assert not company_list(actor=AnonymousUser()).exists()
+    visitor: Any = AnonymousUser()
+    assert not company_list(actor=visitor).exists()
 
 
 def test_company_get_reads_the_whole_dossier_in_constant_queries(manager, base):
