@@ -7,7 +7,7 @@ half-written; they run in a transaction, check the policy and stamp the dossier 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -15,6 +15,7 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.decorators import ensure
@@ -167,6 +168,33 @@ def _clean_website(errors: _Errors, value: str | None) -> str:
     return site
 
 
+def _by_id(model: Any, value: Any) -> Any:
+    """The record with primary key ``value``; None for an unknown or malformed id (a 400, never a 500)."""
+    try:
+        return model._default_manager.filter(pk=value).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def _clean_past_date(errors: _Errors, field: str, value: Any, future_message: StrOrPromise) -> date | None:
+    """A date (or an ISO string) that is not in the future; empty means none."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        try:
+            value = parse_date(str(value).strip())
+        except ValueError:
+            value = None
+        if value is None:
+            errors.add(field, _("Enter a valid date."), code="invalid_date")
+            return None
+    if value > timezone.localdate():
+        errors.add(field, future_message, code="future_date")
+    return value
+
+
 _DETECTED_FORMS = {"ФГУП": LegalForm.GUP}
 
 
@@ -213,10 +241,9 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
     if "website" in data:
         cleaned["website"] = _clean_website(errors, data["website"])
     if "founded_on" in data:
-        founded = data["founded_on"]
-        if founded and isinstance(founded, date) and founded > timezone.localdate():
-            errors.add("founded_on", _("The founding date cannot be in the future."), code="future_date")
-        cleaned["founded_on"] = founded or None
+        cleaned["founded_on"] = _clean_past_date(
+            errors, "founded_on", data["founded_on"], _("The founding date cannot be in the future.")
+        )
     if "status" in data:
         if data["status"] not in CompanyStatus.values:
             errors.add("status", _("Choose a status from the list."), code="invalid_choice")
@@ -279,21 +306,24 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
         if field in data:
             value = data[field]
             if value is not None and not isinstance(value, model):
-                value = model.objects.filter(pk=value).first()
+                value = _by_id(model, value)
                 if value is None:
                     errors.add(field, _("Choose a value from the list."), code="invalid_choice")
             cleaned[field] = value
     if "product_categories" in data:
         categories = list(data["product_categories"] or [])
         ids = [c.pk if isinstance(c, ProductCategory) else c for c in categories]
-        found = list(ProductCategory.objects.filter(pk__in=ids))
+        try:
+            found = list(ProductCategory.objects.filter(pk__in=ids))
+        except (TypeError, ValueError):
+            found = []
         if len(found) != len(set(ids)):
             errors.add("product_categories", _("Choose categories from the list."), code="invalid_choice")
         cleaned["product_categories"] = found
     if "referred_by" in data:
         referrer = data["referred_by"]
         if referrer is not None and not isinstance(referrer, Company):
-            referrer = Company.objects.filter(pk=referrer).first()
+            referrer = _by_id(Company, referrer)
             if referrer is None:
                 errors.add("referred_by", _("The recommending client was not found."), code="invalid_choice")
         if referrer is not None and current is not None and referrer.pk == current.pk:
@@ -302,7 +332,7 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
     if "curator" in data:
         curator = data["curator"]
         if curator is not None and not isinstance(curator, User):
-            curator = User.objects.filter(pk=curator).first()
+            curator = _by_id(User, curator)
         if not may_curate(curator):
             errors.add("curator", _("The curator must be an active sales employee."), code="invalid_curator")
         cleaned["curator"] = curator
@@ -514,17 +544,16 @@ def _clean_contact(
     if "emails" in data:
         cleaned["emails"] = _clean_emails(errors, "emails", data["emails"])
     if "birthday" in data:
-        birthday = data["birthday"] or None
-        if birthday and isinstance(birthday, date) and birthday > timezone.localdate():
-            errors.add("birthday", _("The birthday cannot be in the future."), code="future_date")
-        cleaned["birthday"] = birthday
+        cleaned["birthday"] = _clean_past_date(
+            errors, "birthday", data["birthday"], _("The birthday cannot be in the future.")
+        )
     for field in ("is_leader", "is_active"):
         if field in data:
             cleaned[field] = bool(data[field])
     if "reports_to" in data:
         boss = data["reports_to"]
         if boss is not None and not isinstance(boss, Contact):
-            boss = Contact.objects.filter(pk=boss).first()
+            boss = _by_id(Contact, boss)
             if boss is None:
                 errors.add("reports_to", _("The manager was not found."), code="invalid_choice")
         if boss is not None:

@@ -919,3 +919,45 @@ def test_former_curator_holding_an_old_copy_cannot_edit(manager, other_manager, 
         services.company_update(actor=manager, company=company, notes="правка бывшего куратора")
     assert snapshot() == before
     assert Company.objects.get(pk=company.pk).notes == ""
+
+
+def test_malformed_ids_and_dates_are_refused_naming_the_field(manager, company):
+    """D1, D2, D9, D10: ids and dates that come as text (forms, imports, the API) are checked like the
+    rest: a malformed one names its field instead of failing the whole request; nothing is written."""
+    before = snapshot()
+    with pytest.raises(ValidationError) as exc:
+        services.company_update(
+            actor=manager,
+            company=company,
+            source="abc",
+            application_sphere=[1],
+            referred_by="x",
+            product_categories=["x"],
+            founded_on="31.02.2020",
+        )
+    assert set(exc.value.error_dict) == {
+        "source",
+        "application_sphere",
+        "referred_by",
+        "product_categories",
+        "founded_on",
+    }
+    assert codes(exc, "founded_on") == ["invalid_date"]
+    with pytest.raises(ValidationError) as exc:
+        contact_factory(actor=manager, company=company, reports_to="boss", birthday="2999-01-01")
+    assert codes(exc, "reports_to") == ["invalid_choice"]
+    assert codes(exc, "birthday") == ["future_date"]
+    with pytest.raises(ValidationError) as exc:
+        services.company_create(actor=manager, full_name="ООО «Ромашка»", curator="nobody")
+    assert "curator" in exc.value.error_dict
+    assert snapshot() == before
+
+
+def test_dates_given_as_iso_text_are_stored_as_dates(manager, company):
+    """D10: `1991-06-20` from a form or an import is the company's birthday."""
+    company = services.company_update(actor=manager, company=company, founded_on="1991-06-20")
+    company.refresh_from_db()
+    assert company.founded_on == date(1991, 6, 20)
+    person = contact_factory(actor=manager, company=company, birthday="1970-03-08")
+    person.refresh_from_db()
+    assert person.birthday == date(1970, 3, 8)
