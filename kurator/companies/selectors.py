@@ -64,6 +64,14 @@ def search_terms(query: str) -> list[list[str]]:
     ]
 
 
+def city_spellings(city: str) -> list[str]:
+    """The ways a typed city name is written in the base: `москва` is stored as `Москва`,
+    `санкт-петербург` as `Санкт-Петербург`. SQLite (and PostgreSQL under the C locale) cannot fold
+    Cyrillic case in SQL, so the filter matches these spellings exactly, which the city index serves."""
+    city = " ".join(city.split())
+    return list(dict.fromkeys([city, city.capitalize(), city.title(), city.lower(), city.upper()]))
+
+
 def company_list(
     *,
     actor: User,
@@ -89,7 +97,7 @@ def company_list(
     if source:
         qs = qs.filter(source_id=source)
     if city:
-        qs = qs.filter(city=city)
+        qs = qs.filter(city__in=city_spellings(city))
     return qs.order_by(*SORTS.get(sort, SORTS["name"]))
 
 

@@ -202,6 +202,13 @@ def test_filters_by_curator_status_source_and_city(manager, other_manager, base)
     ]
 
 
+def test_city_filter_ignores_the_case_of_cyrillic(manager, base):
+    """D1: `москва` and `САНКТ-ПЕТЕРБУРГ` typed in the filter find `Москва` and `Санкт-Петербург`."""
+    assert set(names(company_list(actor=manager, city="москва"))) == {"ООО «РОМАШКА»", "ООО «Ёлка-Трейд»"}
+    assert names(company_list(actor=manager, city=" САНКТ-ПЕТЕРБУРГ ")) == ["ПАО «Газпром»"]
+    assert names(company_list(actor=manager, city="Моск")) == []
+
+
 def test_sorts(manager, base):
     """D1: sorting by name, completeness, update time and curator."""
     by_name = names(company_list(actor=manager, sort="name"))
