@@ -175,6 +175,15 @@ COMMON_STREETS = (
     "пер. Почтовый",
 )
 
+# Mobile codes of the big operators (all their numbers are valid in the numbering plan; 930 is not fully).
+MOBILE_CODES = _words(
+    """
+    900 901 902 903 904 905 906 908 909 910 911 912 913 914 915 916 917 918 919 920 921 922 923 924 925 926
+    927 928 929 950 951 952 953 958 960 961 962 963 964 965 966 967 968 969 977 980 981 982 983 985 987 988
+    989 999
+    """
+)
+
 # Real banks: name, BIK, correspondent account (published by the Bank of Russia; checked in the tests).
 BANKS: tuple[tuple[str, str, str], ...] = (
     ("ПАО Сбербанк", "044525225", "30101810400000000225"),
@@ -441,7 +450,7 @@ class DemoGenerator:
         return str(self.rng.randrange(10**count)).zfill(count)
 
     def mobile(self) -> str:
-        return "+79" + self.digits(9)
+        return "+7" + self.rng.choice(MOBILE_CODES) + self.digits(7)
 
     def landline(self, code: str) -> str:
         return "+7" + code + self.digits(10 - len(code))
@@ -688,7 +697,8 @@ class DemoGenerator:
             people=self.people(count, domain=domain, owner=owner),
             bank_accounts=bank_rows,
             referred_by=referred_by,
-            age_days=rng.randint(0, 720),
+            # More recent entries than old ones, as in a growing base; about half are older than 180 days.
+            age_days=int(rng.triangular(0, 720, 0)),
             categories=categories,
         )
 
@@ -780,7 +790,7 @@ def _later_changes(rng: random.Random, companies: list[Company], head: User, cur
             services.contact_update(
                 actor=company.curator,
                 contact=contact,
-                phones=[*contact.phones, "+79" + str(rng.randrange(10**9)).zfill(9)],
+                phones=[*contact.phones, "+7" + rng.choice(MOBILE_CODES) + f"{rng.randrange(10**7):07d}"],
             )
 
 

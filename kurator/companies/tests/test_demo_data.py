@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from kurator.accounts.models import Role, User
-from kurator.companies.demo import BANKS, DEMO_USERS, DemoGenerator, Dictionaries
+from kurator.companies.demo import BANKS, CITIES, DEMO_USERS, DemoGenerator, Dictionaries
 from kurator.companies.dossier import company_derived_fields
 from kurator.companies.models import BankAccount, Company, Contact, DecisionRole, LegalForm
 from kurator.core.requisites import (
@@ -46,6 +46,18 @@ def row_counts() -> tuple[int, ...]:
     )
 
 
+def test_demo_phones_are_valid_numbers():
+    """D1: generated mobile and office numbers exist in the Russian plan (the services refuse others)."""
+    generator = DemoGenerator(seed=1, curators=[None], dictionaries=Dictionaries([], [], [], [], []))
+    for code in [c[2] for c in CITIES]:
+        for _ in range(200):
+            number = generator.landline(code)
+            assert normalize_phone(number) == number
+    for _ in range(5000):
+        number = generator.mobile()
+        assert normalize_phone(number) == number
+
+
 def test_demo_banks_have_real_valid_requisites():
     """D1: every bank the demo uses has a valid BIK and its own correspondent account."""
     for _name, bik, correspondent in BANKS:
@@ -80,6 +92,7 @@ def test_demo_data_creates_valid_companies_and_every_role():
             len(roots) == 1 and roots[0].decision_role == DecisionRole.DECISION_MAKER and roots[0].is_leader
         )
         assert all(p.reports_to is None or p.reports_to.company_id == company.pk for p in people)
+        assert all(normalize_phone(phone) == phone for p in people for phone in p.phones)
         # Derived fields are what the services compute (the data went through them).
         derived = company_derived_fields(company)
         assert (company.completeness, company.search_text) == (
