@@ -357,7 +357,10 @@ def test_api_journey_of_issue_2(manager, other_manager):
     assert len(kinds) == 3  # the company, the person and the bank account were each created
     assert {entry["user"]["username"] for entry in history["results"]} == {manager.username}
     person = next(e for e in history["results"] if e["object_label"] == "Греф Герман Оскарович")
-    assert person["object_type"] != "Company"
+    company_entry = next(
+        e for e in history["results"] if e["object_id"] == company["id"] and e["object_label"] == "Сбербанк"
+    )
+    assert person["object_type"] != company_entry["object_type"]
     assert "decision_role" in [change["field"] for change in person["changes"]]
 
     before = snapshot()
