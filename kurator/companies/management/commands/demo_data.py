@@ -71,12 +71,12 @@ class Command(BaseCommand):
             return
         rows = [(_("username"), _("role"), _("password"), _("name"))]
         rows += [(u.username, str(u.get_role_display()), demo.password, u.full_name) for u, demo in users]
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         self.stdout.write("")
         self.stdout.write(_("Demo logins %(note)s") % {"note": note} if note else _("Demo logins"))
         for number, row in enumerate(rows):
             self.stdout.write(
-                "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3]
+                "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
             )
             if number == 0:
                 self.stdout.write("  " + "  ".join("-" * w for w in widths))
