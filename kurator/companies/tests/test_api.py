@@ -205,6 +205,25 @@ def test_contact_and_bank_account_lists_cost_the_same_queries_for_10_and_50_rows
     assert (count_queries("/api/v1/contacts/"), count_queries("/api/v1/bank-accounts/")) == small
 
 
+def test_absurd_ids_are_404_or_400_never_a_server_error(manager, company):
+    """ARCHITECTURE.md API: ids beyond 64 bits or not numbers are simply not found (both engines)."""
+    client = api_client(manager)
+    huge = str(2**70)
+    for url in (
+        f"/api/v1/companies/{huge}/",
+        f"/api/v1/companies/{huge}/history/",
+        "/api/v1/contacts/abc/",
+        f"/api/v1/bank-accounts/{huge}/",
+        f"/api/v1/users/{huge}/",
+        "/api/v1/companies/-1/",
+    ):
+        assert client.get(url).status_code == 404, url
+    response = client.post("/api/v1/contacts/", {"company": huge, "full_name": "X"}, format="json")
+    assert response.status_code == 400 and list(response.json()) == ["company"]
+    response = client.patch(f"/api/v1/companies/{company.pk}/", {"source": huge}, format="json")
+    assert response.status_code == 400 and list(response.json()) == ["source"]
+
+
 # Companies: writes ------------------------------------------------------------------------------------
 
 
