@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -11,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from kurator.accounts.models import Role
 from kurator.companies import services
@@ -428,7 +430,10 @@ def test_dossier_header_lists_what_is_missing_and_section_freshness(manager, dos
     page = text_of(login(manager).get(reverse("companies:detail", args=[dossier.pk])))
     assert "Missing:" in page and "application sphere" in page
     assert "updated just now" in page
-    Company.objects.filter(pk=dossier.pk).update(profile_updated_at=None)
+    # A section never filled in a dossier older than the staleness limit is shown as stale.
+    Company.objects.filter(pk=dossier.pk).update(
+        profile_updated_at=None, created_at=timezone.now() - timedelta(days=365)
+    )
     page = text_of(login(manager).get(reverse("companies:profile", args=[dossier.pk])))
     assert "never updated" in page and "stale" in page
 
