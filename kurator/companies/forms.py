@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kurator.access.scoping import curator_candidates, visible_companies
 from kurator.accounts.models import User
@@ -340,7 +341,10 @@ class DictionaryItemForm(forms.Form):
         help_text=_("Leave empty for a top-level source."),
     )
     position = forms.IntegerField(
-        label=_("Position"), min_value=0, initial=0, help_text=_("Smaller numbers come first in lists.")
+        label=pgettext_lazy("order in lists", "Position"),
+        min_value=0,
+        initial=0,
+        help_text=_("Smaller numbers come first in lists."),
     )
     is_recommendation = forms.BooleanField(
         label=_("Recommendation of a client"),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from kurator.core.models import DictionaryItem, TimeStamped
@@ -78,7 +79,7 @@ class CompanyStatus(models.TextChoices):
 class Company(TimeStamped):
     """The client dossier's core (D1, D9, D10): one legal entity with one curator (R2)."""
 
-    full_name = models.CharField(_("full name"), max_length=500)
+    full_name = models.CharField(pgettext_lazy("company", "full name"), max_length=500)
     short_name = models.CharField(_("short name"), max_length=255)
     legal_form = models.CharField(_("legal form"), max_length=16, choices=LegalForm.choices, blank=True)
     inn = models.CharField(_("INN"), max_length=12, blank=True)

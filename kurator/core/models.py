@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TimeStamped(models.Model):
@@ -17,8 +18,8 @@ class TimeStamped(models.Model):
 class DictionaryItem(TimeStamped):
     """An entry of a dictionary the head of sales edits (sources, spheres, delivery methods, …)."""
 
-    name = models.CharField(_("name"), max_length=200)
-    position = models.PositiveIntegerField(_("position"), default=0)
+    name = models.CharField(pgettext_lazy("dictionary entry", "name"), max_length=200)
+    position = models.PositiveIntegerField(pgettext_lazy("order in lists", "position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
