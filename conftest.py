@@ -60,8 +60,3 @@ def company(manager):
     """A company whose curator is ``manager``."""
     return company_factory(actor=manager)
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings) -> None:
-    # Hashing test users' passwords with PBKDF2 dominated the suite's time; security is not under test here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -203,7 +203,12 @@ def fill(companies: int, log: Callable[[str], None]) -> FillReport:
     from django.utils import timezone
 
     from kurator.companies.demo import DemoGenerator, Dictionaries
-    from kurator.companies.dossier import build_search_text, checklist_status, completeness_of
+    from kurator.companies.dossier import (
+        build_search_text,
+        build_sort_name,
+        checklist_status,
+        completeness_of,
+    )
     from kurator.companies.models import Company, Contact
 
     expected = (companies, companies * PEOPLE_PER_COMPANY, companies * ACCOUNTS_PER_COMPANY)
@@ -272,6 +277,7 @@ def fill(companies: int, log: Callable[[str], None]) -> FillReport:
         company.created_by_id = company.curator_id
         company.completeness = completeness_of(status)
         company.search_text = build_search_text(company, contacts)
+        company.sort_name = build_sort_name(company)
         values = company.__dict__
         company_t.add(values)
         history(h_company_t, "company", values, when, company.curator_id)

@@ -12,7 +12,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kurator.companies.models import BankAccount, Company, Contact, DecisionRole, LegalForm
-from kurator.core.text import fold, search_digits
+from kurator.core.text import fold, normalize_company_name, search_digits
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,20 @@ def build_search_text(company: Company, contacts: list[Contact]) -> str:
     return fold(" ".join(p for p in parts if p))
 
 
+def build_sort_name(company: Company) -> str:
+    return (normalize_company_name(company.short_name) or fold(company.short_name))[:255]
+
+
 def company_derived_fields(company: Company) -> dict[str, Any]:
     contacts = list(Contact.objects.filter(company=company))
     has_bank = BankAccount.objects.filter(company=company).exists()
     has_categories = company.product_categories.exists()
     status = checklist_status(company, contacts, has_bank, has_categories)
-    return {"completeness": completeness_of(status), "search_text": build_search_text(company, contacts)}
+    return {
+        "completeness": completeness_of(status),
+        "search_text": build_search_text(company, contacts),
+        "sort_name": build_sort_name(company),
+    }
 
 
 SECTIONS: tuple[tuple[str, Promise, str], ...] = (

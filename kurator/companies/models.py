@@ -128,6 +128,8 @@ class Company(TimeStamped):
     # Derived columns, written only by services: they keep list pages and search to one cheap query.
     completeness = models.PositiveSmallIntegerField(_("completeness, %"), default=0, db_index=True)
     search_text = models.TextField(editable=False, default="")
+    # The name without legal form and quotes, folded: lists sort «ООО „Ромашка“» under Р, not under О.
+    sort_name = models.CharField(max_length=255, editable=False, default="")
     version = models.PositiveIntegerField(default=1, editable=False)
     general_updated_at = models.DateTimeField(_("general section updated"), null=True, editable=False)
     requisites_updated_at = models.DateTimeField(_("requisites updated"), null=True, editable=False)
@@ -141,15 +143,15 @@ class Company(TimeStamped):
     history = HistoricalRecords(
         m2m_fields=[product_categories],
         excluded_fields=[
-            "search_text", "completeness", "version", "general_updated_at", "requisites_updated_at",
-            "people_updated_at", "profile_updated_at", "updated_at",
+            "search_text", "sort_name", "completeness", "version", "general_updated_at",
+            "requisites_updated_at", "people_updated_at", "profile_updated_at", "updated_at",
         ],
     )
 
     class Meta:
         verbose_name = _("company")
         verbose_name_plural = _("companies")
-        ordering = ["short_name", "id"]
+        ordering = ["sort_name", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["inn", "kpp"], condition=~Q(inn=""), name="company_unique_inn_kpp",
@@ -161,9 +163,9 @@ class Company(TimeStamped):
             ),
         ]
         indexes = [
-            models.Index(fields=["short_name", "id"], name="company_name_idx"),
-            models.Index(fields=["curator", "short_name"], name="company_curator_name_idx"),
-            models.Index(fields=["status", "short_name"], name="company_status_name_idx"),
+            models.Index(fields=["sort_name", "id"], name="company_sort_name_idx"),
+            models.Index(fields=["curator", "sort_name"], name="company_curator_name_idx"),
+            models.Index(fields=["status", "sort_name"], name="company_status_name_idx"),
             models.Index(fields=["inn"], name="company_inn_idx"),
             models.Index(fields=["-completeness", "id"], name="company_completeness_idx"),
             models.Index(fields=["-updated_at", "id"], name="company_updated_idx"),

@@ -18,13 +18,13 @@ from kurator.core.requisites import normalize_phone
 from kurator.core.text import fold, search_digits
 
 SORTS: dict[str, tuple[str, ...]] = {
-    "name": ("short_name", "id"),
-    "-name": ("-short_name", "-id"),
+    "name": ("sort_name", "id"),
+    "-name": ("-sort_name", "-id"),
     "completeness": ("completeness", "id"),
     "-completeness": ("-completeness", "id"),
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "id"),
-    "curator": ("curator__last_name", "curator__first_name", "short_name", "id"),
+    "curator": ("curator__last_name", "curator__first_name", "sort_name", "id"),
 }
 
 

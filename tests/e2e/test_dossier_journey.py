@@ -33,9 +33,9 @@ def submit(page: Any, field: str) -> None:
 
 
 def test_manager_builds_a_dossier_and_cannot_edit_a_colleagues_client(page: Any, screenshot: Any) -> None:
-    """D1, D2, D11, R2, R3: a manager logs in, is refused a wrong INN with the reason under the field, fixes it,
-    adds a decision maker and a bank account, sees both on the History tab, reads a colleague's client and
-    cannot edit it."""
+    """D1, D2, D11, R2, R3: a manager logs in, is refused a wrong INN with the reason under the field,
+    fixes it, adds a decision maker and a bank account, sees both on the History tab, reads a colleague's
+    client and cannot edit it."""
     rng = random.Random(7)
     manager = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
     colleague = UserFactory(username="petrova", role=Role.MANAGER, first_name="Ольга", last_name="Петрова")

@@ -15,6 +15,7 @@ from kurator.companies import services
 from kurator.companies.models import Company, CompanyStatus, ContactSource
 from kurator.companies.selectors import company_get, company_list, search_terms
 from kurator.core.requisites import generate_inn
+from kurator.core.text import normalize_company_name
 from tests.factories import bank_account_factory, company_factory, contact_factory
 
 
@@ -210,9 +211,11 @@ def test_city_filter_ignores_the_case_of_cyrillic(manager, base):
 
 
 def test_sorts(manager, base):
-    """D1: sorting by name, completeness, update time and curator."""
+    """D1: sorting by name (without the legal form and quotes), completeness, update time and curator."""
     by_name = names(company_list(actor=manager, sort="name"))
-    assert by_name == sorted(by_name)
+    assert by_name == sorted(by_name, key=normalize_company_name)
+    # «ПАО «Газпром»» sorts under Г, before «ООО «РОМАШКА»», although «ООО» < «ПАО» letter by letter.
+    assert by_name.index("ПАО «Газпром»") < by_name.index("ООО «РОМАШКА»")
     assert names(company_list(actor=manager, sort="-name")) == by_name[::-1]
 
     complete = base["romashka"]
