@@ -59,4 +59,3 @@ def users_by_role(manager, senior_manager, head, finance, admin_user) -> dict[st
 def company(manager):
     """A company whose curator is ``manager``."""
     return company_factory(actor=manager)
-

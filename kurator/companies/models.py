@@ -14,11 +14,16 @@ class ContactSource(DictionaryItem):
     """Where a client or an inquiry came from (S2); sub-sources hang under a parent."""
 
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent source"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     is_recommendation = models.BooleanField(
-        _("recommendation of a client"), default=False,
+        _("recommendation of a client"),
+        default=False,
         help_text=_("Companies from this source name the client who recommended them."),
     )
 
@@ -97,28 +102,50 @@ class Company(TimeStamped):
         _("status"), max_length=16, choices=CompanyStatus.choices, default=CompanyStatus.PROSPECT
     )
     curator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("curator"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("curator"),
+        on_delete=models.PROTECT,
         related_name="curated_companies",
     )
     source = models.ForeignKey(
-        ContactSource, verbose_name=_("contact source"), null=True, blank=True, on_delete=models.PROTECT,
+        ContactSource,
+        verbose_name=_("contact source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="companies",
     )
     referred_by = models.ForeignKey(
-        "self", verbose_name=_("recommended by"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("recommended by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="referrals",
     )
     application_sphere = models.ForeignKey(
-        ApplicationSphere, verbose_name=_("application sphere"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="companies",
+        ApplicationSphere,
+        verbose_name=_("application sphere"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="companies",
     )
     delivery_method = models.ForeignKey(
-        DeliveryMethod, verbose_name=_("delivery method"), null=True, blank=True, on_delete=models.PROTECT,
+        DeliveryMethod,
+        verbose_name=_("delivery method"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="companies",
     )
     sales_technology = models.ForeignKey(
-        SalesTechnology, verbose_name=_("sales technology"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="companies",
+        SalesTechnology,
+        verbose_name=_("sales technology"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="companies",
     )
     product_categories = models.ManyToManyField(
         ProductCategory, verbose_name=_("product categories"), blank=True, related_name="companies"
@@ -136,15 +163,26 @@ class Company(TimeStamped):
     people_updated_at = models.DateTimeField(_("people updated"), null=True, editable=False)
     profile_updated_at = models.DateTimeField(_("profile updated"), null=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     history = HistoricalRecords(
         m2m_fields=[product_categories],
         excluded_fields=[
-            "search_text", "sort_name", "completeness", "version", "general_updated_at",
-            "requisites_updated_at", "people_updated_at", "profile_updated_at", "updated_at",
+            "search_text",
+            "sort_name",
+            "completeness",
+            "version",
+            "general_updated_at",
+            "requisites_updated_at",
+            "people_updated_at",
+            "profile_updated_at",
+            "updated_at",
         ],
     )
 
@@ -154,7 +192,9 @@ class Company(TimeStamped):
         ordering = ["sort_name", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["inn", "kpp"], condition=~Q(inn=""), name="company_unique_inn_kpp",
+                fields=["inn", "kpp"],
+                condition=~Q(inn=""),
+                name="company_unique_inn_kpp",
                 violation_error_message=_("A company with this INN and KPP is already in the base."),
             ),
             models.CheckConstraint(condition=Q(completeness__lte=100), name="company_completeness_range"),
@@ -198,7 +238,8 @@ class BankAccount(TimeStamped):
                 fields=["company"], condition=Q(is_primary=True), name="bank_account_one_primary"
             ),
             models.UniqueConstraint(
-                fields=["company", "bik", "settlement_account"], name="bank_account_unique_account",
+                fields=["company", "bik", "settlement_account"],
+                name="bank_account_unique_account",
                 violation_error_message=_("This account is already in the dossier."),
             ),
         ]
@@ -225,7 +266,11 @@ class Contact(TimeStamped):
     position = models.CharField(_("position"), max_length=255, blank=True)
     department = models.CharField(_("department"), max_length=255, blank=True)
     reports_to = models.ForeignKey(
-        "self", verbose_name=_("reports to"), null=True, blank=True, on_delete=models.SET_NULL,
+        "self",
+        verbose_name=_("reports to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="subordinates",
     )
     decision_role = models.CharField(
@@ -248,9 +293,7 @@ class Contact(TimeStamped):
             models.CheckConstraint(
                 condition=Q(decision_role__in=[c.value for c in DecisionRole]), name="contact_role_valid"
             ),
-            models.CheckConstraint(
-                condition=~Q(reports_to=models.F("id")), name="contact_not_own_manager"
-            ),
+            models.CheckConstraint(condition=~Q(reports_to=models.F("id")), name="contact_not_own_manager"),
         ]
 
     def __str__(self) -> str:

@@ -76,7 +76,7 @@ def days_to_birthday(born: date | None) -> int | None:
 
 @register.filter
 def updated_ago(moment: datetime | None) -> str:
-    """"updated 3 days ago" with one unit only; "updated just now" in the first minute."""
+    """ "updated 3 days ago" with one unit only; "updated just now" in the first minute."""
     if moment is None:
         return _("never updated")
     if timezone.now() - moment < timedelta(minutes=1):
