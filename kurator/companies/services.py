@@ -88,6 +88,13 @@ CONTACT_FIELDS = (
 BANK_ACCOUNT_FIELDS = ("bank_name", "bik", "settlement_account", "correspondent_account", "is_primary")
 
 
+def _reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    # A programming error, not user input: callers pass only the fields the service knows.
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+
+
 class _Errors:
     """Collects field errors so that one answer names every bad field."""
 
@@ -424,9 +431,7 @@ def _attach_categories_to_last_record(company: Company) -> None:
 def company_create(*, actor: User, **fields: Any) -> Company:
     """Create a company. A manager becomes its curator; the head of sales may name another (R2)."""
     ensure(actor, "companies.add_company")
-    unknown = set(fields) - set(COMPANY_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown company fields: {sorted(unknown)}")
+    _reject_unknown(fields, COMPANY_FIELDS)
     errors = _Errors()
     requested_curator = fields.get("curator")
     if requested_curator is None:
@@ -466,9 +471,7 @@ def company_update(
 ) -> Company:
     """Edit the dossier. ``expected_version`` guards against overwriting a colleague's edit (409)."""
     ensure(actor, "companies.change_company", company)
-    unknown = set(fields) - set(COMPANY_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown company fields: {sorted(unknown)}")
+    _reject_unknown(fields, COMPANY_FIELDS)
     company = Company.objects.select_for_update().get(pk=company.pk)
     # Checked again on the locked row: the caller's copy may predate a change of curator.
     ensure(actor, "companies.change_company", company)
@@ -580,33 +583,30 @@ def _reports_chain_contains(start: Contact, target_id: int) -> bool:
     return False
 
 
-def _touch_people(company: Company, actor: User) -> None:
-    Company.objects.filter(pk=company.pk).update(people_updated_at=timezone.now())
+def _touch_section(company: Company, stamp: str) -> None:
+    """A record under the company changed: stamp its dossier section and recompute the derived fields."""
+    Company.objects.filter(pk=company.pk).update(**{stamp: timezone.now()})
     _refresh_derived(company)
 
 
 @transaction.atomic
 def contact_create(*, actor: User, company: Company, **fields: Any) -> Contact:
     ensure(actor, "companies.change_company_records", company)
-    unknown = set(fields) - set(CONTACT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown contact fields: {sorted(unknown)}")
+    _reject_unknown(fields, CONTACT_FIELDS)
     errors = _Errors()
     cleaned = _clean_contact(errors, fields, company=company, current=None)
     errors.raise_if_any()
     contact = Contact(company=company, **cleaned)
     contact._history_user = actor  # type: ignore[attr-defined]
     contact.save()
-    _touch_people(company, actor)
+    _touch_section(company, "people_updated_at")
     return contact
 
 
 @transaction.atomic
 def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     ensure(actor, "companies.change_company_records", contact.company)
-    unknown = set(fields) - set(CONTACT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown contact fields: {sorted(unknown)}")
+    _reject_unknown(fields, CONTACT_FIELDS)
     errors = _Errors()
     cleaned = _clean_contact(errors, fields, company=contact.company, current=contact)
     errors.raise_if_any()
@@ -617,7 +617,7 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
         setattr(contact, field, cleaned[field])
     contact._history_user = actor  # type: ignore[attr-defined]
     contact.save()
-    _touch_people(contact.company, actor)
+    _touch_section(contact.company, "people_updated_at")
     return contact
 
 
@@ -634,7 +634,7 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
         subordinate.save(update_fields=["reports_to", "updated_at"])
     contact._history_user = actor  # type: ignore[attr-defined]
     contact.delete()
-    _touch_people(company, actor)
+    _touch_section(company, "people_updated_at")
 
 
 # Bank accounts (D1) -------------------------------------------------------------------------------------
@@ -696,17 +696,10 @@ def _make_primary(company: Company, account: BankAccount, actor: User) -> None:
         previous.save(update_fields=["is_primary", "updated_at"])
 
 
-def _touch_requisites(company: Company) -> None:
-    Company.objects.filter(pk=company.pk).update(requisites_updated_at=timezone.now())
-    _refresh_derived(company)
-
-
 @transaction.atomic
 def bank_account_create(*, actor: User, company: Company, **fields: Any) -> BankAccount:
     ensure(actor, "companies.change_company_records", company)
-    unknown = set(fields) - set(BANK_ACCOUNT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown bank account fields: {sorted(unknown)}")
+    _reject_unknown(fields, BANK_ACCOUNT_FIELDS)
     errors = _Errors()
     cleaned = _clean_bank_account(errors, fields, None)
     if (
@@ -725,16 +718,14 @@ def bank_account_create(*, actor: User, company: Company, **fields: Any) -> Bank
         _make_primary(company, account, actor)
     account._history_user = actor  # type: ignore[attr-defined]
     _save_integrity(account, "settlement_account", _("This account is already in the dossier."))
-    _touch_requisites(company)
+    _touch_section(company, "requisites_updated_at")
     return account
 
 
 @transaction.atomic
 def bank_account_update(*, actor: User, account: BankAccount, **fields: Any) -> BankAccount:
     ensure(actor, "companies.change_company_records", account.company)
-    unknown = set(fields) - set(BANK_ACCOUNT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown bank account fields: {sorted(unknown)}")
+    _reject_unknown(fields, BANK_ACCOUNT_FIELDS)
     errors = _Errors()
     cleaned = _clean_bank_account(errors, fields, account)
     if cleaned.get("is_primary") is False and account.is_primary:
@@ -749,7 +740,7 @@ def bank_account_update(*, actor: User, account: BankAccount, **fields: Any) -> 
         _make_primary(account.company, account, actor)
     account._history_user = actor  # type: ignore[attr-defined]
     _save_integrity(account, "settlement_account", _("This account is already in the dossier."))
-    _touch_requisites(account.company)
+    _touch_section(account.company, "requisites_updated_at")
     return account
 
 
@@ -766,7 +757,7 @@ def bank_account_delete(*, actor: User, account: BankAccount) -> None:
             successor.is_primary = True
             successor._history_user = actor  # type: ignore[attr-defined]
             successor.save(update_fields=["is_primary", "updated_at"])
-    _touch_requisites(company)
+    _touch_section(company, "requisites_updated_at")
 
 
 # Dictionaries ------------------------------------------------------------------------------------------
