@@ -106,6 +106,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if "DATABASE_URL" not in os.environ:
+    # The embedded default: its folder must exist before the first command touches the database.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server and a background job read and write at the same time.
     DATABASES["default"]["OPTIONS"] = {
