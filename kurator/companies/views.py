@@ -41,6 +41,7 @@ from kurator.companies.forms import (
 from kurator.companies.models import BankAccount, Company, Contact, ContactSource
 from kurator.core.errors import EditConflict
 from kurator.core.forms import apply_service_errors
+from kurator.core.pagination import FewRowsPaginator
 
 DEFAULT_PER_PAGE = 25
 CITY_OPTIONS_CACHE_KEY = "companies:city-options"
@@ -102,7 +103,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
         city=(values.get("city") or "").strip(),
         sort=sort,
     )
-    page = Paginator(companies, per_page).get_page(request.GET.get("page"))
+    page = FewRowsPaginator(companies, per_page).get_page(request.GET.get("page"))
     filtered = any(values.get(name) for name in ("q", "curator", "status", "source", "city"))
     context = {
         "form": form,

@@ -16,9 +16,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from kurator.core.errors import EditConflict
 from kurator.core.forms import validation_error_messages
+from kurator.core.pagination import FewRowsPaginator
 
 
 class Pagination(PageNumberPagination):
+    django_paginator_class = FewRowsPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
