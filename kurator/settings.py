@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "kurator.accounts",
     "kurator.access",
     "kurator.companies",
+    "kurator.activities",
+    "kurator.inquiries",
     "kurator.ui",
 ]
 

@@ -151,6 +151,16 @@ class Company(TimeStamped):
         ProductCategory, verbose_name=_("product categories"), blank=True, related_name="companies"
     )
     notes = models.TextField(_("notes"), blank=True)
+    # A merged duplicate keeps its row (nothing is lost); its id resolves to the survivor.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="merged_duplicates",
+    )
 
     # Derived columns, written only by services: they keep list pages and search to one cheap query.
     completeness = models.PositiveSmallIntegerField(_("completeness, %"), default=0, db_index=True)
