@@ -62,8 +62,38 @@ rules.add_perm("companies.manage_dictionaries", is_head)
 # Bank accounts and people are edited by whoever may edit their company; the object is the company.
 rules.add_perm("companies.change_company_records", is_head | (is_seller & is_curator))
 
+rules.add_perm("companies.merge_company", is_head)
+rules.add_perm("companies.import_clients", is_head)
+rules.add_perm("companies.view_reports", is_head)
+
+
+@rules.predicate
+def may_work_inquiry(user: Any, inquiry: Any) -> bool:
+    """R2: an inquiry of a curated client is worked by its curator alone; an unassigned one by any seller."""
+    if inquiry is None:
+        return True
+    curator_id = inquiry.curator_id
+    if curator_id is None and inquiry.company_id is not None:
+        curator_id = inquiry.company.curator_id
+    return curator_id is None or curator_id == user.pk
+
+
+rules.add_perm("inquiries.view_inquiry", is_member)
+rules.add_perm("inquiries.add_inquiry", is_seller | is_head)
+rules.add_perm("inquiries.work_inquiry", is_head | (is_seller & may_work_inquiry))
+rules.add_perm("inquiries.review_match", is_head)
+rules.add_perm("inquiries.manage_settings", is_head)
+
 PERMISSIONS = frozenset(
     {
+        "companies.merge_company",
+        "companies.import_clients",
+        "companies.view_reports",
+        "inquiries.view_inquiry",
+        "inquiries.add_inquiry",
+        "inquiries.work_inquiry",
+        "inquiries.review_match",
+        "inquiries.manage_settings",
         "accounts.view_user",
         "companies.view_company",
         "companies.add_company",
