@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from kurator.accounts.models import User
 from kurator.companies.demo import DEFAULT_SEED, DemoUser, existing_demo_users, load_demo_data
@@ -69,7 +70,7 @@ class Command(BaseCommand):
         if not users:
             self.stdout.write(_("No demo users in the base; create users with `manage.py adduser`."))
             return
-        rows = [(_("username"), _("role"), _("password"), _("name"))]
+        rows = [(_("username"), _("role"), _("password"), pgettext("person", "name"))]
         rows += [(u.username, str(u.get_role_display()), demo.password, u.full_name) for u, demo in users]
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         self.stdout.write("")
