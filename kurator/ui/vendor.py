@@ -94,6 +94,19 @@ ICONS = (
     "x",
     "books",
     "shopping-cart",
+    # Inquiries and notifications (issue 3).
+    "bell",
+    "inbox",
+    "settings",
+    "checks",
+    "ban",
+    "copy",
+    "chart-bar",
+    "hand-stop",
+    "user-plus",
+    "arrow-right",
+    "clock-exclamation",
+    "code",
 )
 SPRITE_NAME = "sprite.svg"
 
