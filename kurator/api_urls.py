@@ -8,6 +8,7 @@ from rest_framework import routers
 from kurator.access.api import PolicyPermission
 from kurator.access.policy import AUTHENTICATED
 from kurator.accounts.api import TokenView, UserViewSet
+from kurator.activities.api import NotificationViewSet
 from kurator.companies.api import BankAccountViewSet, CompanyViewSet, ContactViewSet
 
 
@@ -27,6 +28,7 @@ router.register("companies", CompanyViewSet, basename="company")
 router.register("bank-accounts", BankAccountViewSet, basename="bank-account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("users", UserViewSet, basename="user")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 
 # drf-spectacular's views default to AllowAny; put them back under the policy like every other view.

@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/setlang/", require(PUBLIC)(set_language), name="set_language"),
     path("accounts/", include("kurator.accounts.urls")),
     path("companies/", include("kurator.companies.urls")),
+    path("notifications/", include("kurator.activities.urls")),
     path("api/", include("kurator.api_urls")),
 ]
