@@ -25,14 +25,19 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The product as users see it (DEBUG off: real error pages, compressed static files), on plain http locally.
+run: export DEBUG = 0
+run: export HTTPS = 0
+run: export ALLOWED_HOSTS = $(HOST),127.0.0.1,localhost
 run: install
 	mkdir -p var
 	$(PY) manage.py compiletranslations
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo_data --if-empty
 	@echo
 	@echo "Kurator: http://$(HOST):$(PORT)/   (demo logins above; Ctrl+C stops)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -29,11 +29,26 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
-# The development key is only ever used with DEBUG on; production must set SECRET_KEY (check below).
-_DEV_SECRET_KEY = "dev-insecure-kurator-key-change-me-in-production-0123456789"  # noqa: S105
-SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
+# HTTPS-only cookies, redirects and HSTS: on by default whenever DEBUG is off. `make run` serves the product
+# locally with DEBUG=0 HTTPS=0 (real error pages, compressed static files, plain http on 127.0.0.1).
+HTTPS = env_bool("HTTPS", not DEBUG)
+
+
+def _local_secret_key() -> str:
+    """A random key kept under var/ for a local install; a real deployment sets SECRET_KEY."""
+    if HTTPS:
+        raise RuntimeError("SECRET_KEY must be set in production (HTTPS on)")
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -209,7 +224,7 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
+if HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
