@@ -10,6 +10,7 @@ from kurator.access.policy import AUTHENTICATED
 from kurator.accounts.api import TokenView, UserViewSet
 from kurator.activities.api import NotificationViewSet
 from kurator.companies.api import BankAccountViewSet, CompanyViewSet, ContactViewSet
+from kurator.inquiries.import_api import ImportViewSet
 
 
 @extend_schema(exclude=True)
@@ -29,6 +30,7 @@ router.register("bank-accounts", BankAccountViewSet, basename="bank-account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("users", UserViewSet, basename="user")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("imports", ImportViewSet, basename="import")
 
 
 # drf-spectacular's views default to AllowAny; put them back under the policy like every other view.

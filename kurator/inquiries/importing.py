@@ -1243,12 +1243,18 @@ def import_prepare(
     curator: Any,
     source: Any = None,
     mapping: dict[Any, Any] | None = None,
+    strict: bool = False,
 ) -> ImportBatch:
-    """Keep the file and its preview as a batch waiting to be applied; writes nothing to the dossier."""
+    """Keep the file and its preview as a batch waiting to be applied; writes nothing to the dossier.
+
+    A mapping that leaves the rows unreadable (no company name column) is kept for the user to correct,
+    unless ``strict``: then it is refused and nothing is kept."""
     ensure(actor, "companies.import_clients")
     curator_user = _clean_curator(curator, required=True)
     default_source = _clean_source(source)
     analysis = _analyse_bytes(data, filename, mapping)
+    if strict and analysis.problems:
+        raise ValidationError({"mapping": analysis.problems})
     batch = ImportBatch(
         original_name=(filename or "clients.csv")[-255:],
         checksum=hashlib.sha256(data).hexdigest(),
@@ -1455,6 +1461,11 @@ def export_xlsx(batch: ImportBatch, out: Any) -> None:
             + [str(STATUS_LABELS.get(status, status)), entry.get("company"), escape_cell(reasons)]
         )
     workbook.save(out)
+
+
+def result_file_name(batch: ImportBatch) -> str:
+    stem = batch.original_name.rsplit(".", 1)[0] or "clients"
+    return f"{stem}-{gettext('result')}.xlsx"
 
 
 def _reason_line(reason: dict[str, Any]) -> str:
