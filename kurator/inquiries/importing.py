@@ -1440,15 +1440,19 @@ def escape_cell(value: Any) -> Any:
 
 def export_xlsx(batch: ImportBatch, out: Any) -> None:
     """The batch's file with three more columns: the status, the company id and the reasons."""
+    write_xlsx(_batch_table(batch), batch.report, out)
+
+
+def write_xlsx(table: Table, report: list[dict[str, Any]], out: Any) -> None:
+    """The file's columns plus status, company id and reasons, as XLSX (write-only: constant memory)."""
     import openpyxl
 
-    table = _batch_table(batch)
-    by_row = {entry["row"]: entry for entry in batch.report}
+    by_row = {entry["row"]: entry for entry in report}
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(title=gettext("Import")[:31])
-    status_heading = gettext("Import status")
     sheet.append(
-        [escape_cell(h) for h in table.headers] + [status_heading, gettext("Company id"), gettext("Reasons")]
+        [escape_cell(h) for h in table.headers]
+        + [gettext("Import status"), gettext("Company id"), gettext("Reasons")]
     )
     width = len(table.headers)
     for number, cells in table.rows:
