@@ -9,7 +9,13 @@ from kurator.access.api import PolicyPermission
 from kurator.access.policy import AUTHENTICATED
 from kurator.accounts.api import TokenView, UserViewSet
 from kurator.activities.api import NotificationViewSet
-from kurator.companies.api import BankAccountViewSet, CompanyViewSet, ContactViewSet
+from kurator.companies.api import (
+    BankAccountViewSet,
+    CompanyViewSet,
+    ContactViewSet,
+    OverlapReportView,
+    SourcesReportView,
+)
 from kurator.inquiries.import_api import ImportViewSet
 
 
@@ -46,6 +52,8 @@ class DocsView(SpectacularSwaggerView):
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path("v1/reports/sources/", SourcesReportView.as_view(), name="report-sources"),
+    path("v1/reports/overlap/", OverlapReportView.as_view(), name="report-overlap"),
     path("v1/", include(router.urls)),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

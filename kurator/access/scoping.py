@@ -8,15 +8,23 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from kurator.access.policy import CURATOR_ROLES, can
-from kurator.accounts.models import User
+from kurator.accounts.models import Role, User
 from kurator.companies.models import BankAccount, Company, Contact
+from kurator.core.pagination import mark_unselective
 
 
-def visible_companies(actor: Any) -> QuerySet[Company]:
-    # Openness (R3): the whole department reads every dossier; outsiders see nothing.
-    if can(actor, "companies.view_company"):
+def visible_companies(actor: Any, *, include_merged: bool = False) -> QuerySet[Company]:
+    """The companies ``actor`` may read.
+
+    Openness (R3): the whole department reads every dossier; outsiders see nothing. A merged duplicate is not
+    a client any more, so lists, search, matching and counts skip it (``include_merged`` is for the merge
+    itself and for resolving old ids); its row stays, nothing is lost (D12)."""
+    if not can(actor, "companies.view_company"):
+        return Company.objects.none()
+    if include_merged:
         return Company.objects.all()
-    return Company.objects.none()
+    # Nearly every row is live: the condition must not make the list paginator give up the sort index.
+    return mark_unselective(Company.objects.filter(merged_into__isnull=True))
 
 
 def visible_contacts(actor: Any) -> QuerySet[Contact]:
@@ -31,13 +39,45 @@ def visible_bank_accounts(actor: Any) -> QuerySet[BankAccount]:
     return BankAccount.objects.none()
 
 
+# Merges never make chains (company_merge re-points earlier duplicates to the new survivor); the bound only
+# guards against a cycle written by hand.
+MAX_MERGE_HOPS = 10
+
+
+def merged_survivor_id(actor: Any, company_id: Any) -> int | None:
+    """The id of the company a merged duplicate ``company_id`` now lives in, following the chain; None when
+    the id is not a merged company the actor may read."""
+    try:
+        current = int(company_id)
+    except (TypeError, ValueError):
+        return None
+    qs = visible_companies(actor, include_merged=True)
+    survivor: int | None = None
+    for _hop in range(MAX_MERGE_HOPS):
+        target = qs.filter(pk=current).values_list("merged_into_id", flat=True).first()
+        if target is None:
+            break
+        survivor = current = target
+    return survivor
+
+
 def access_company_by_id(
     actor: Any, company_id: Any, *, queryset: QuerySet[Company] | None = None
 ) -> Company:
+    """The company with ``company_id``; the id of a merged duplicate resolves to its survivor (callers that
+    must tell the two apart compare the ids). 404 for what the actor may not see."""
     qs = queryset if queryset is not None else visible_companies(actor)
     try:
         return qs.get(pk=int(company_id))
     except (Company.DoesNotExist, TypeError, ValueError):
+        pass
+    # Only a miss pays for the look-up of a merge: a live company costs one query, as before.
+    survivor_id = merged_survivor_id(actor, company_id)
+    if survivor_id is None:
+        raise Http404
+    try:
+        return qs.get(pk=survivor_id)
+    except Company.DoesNotExist:
         raise Http404 from None
 
 
@@ -63,3 +103,9 @@ def curator_candidates() -> QuerySet[User]:
     return User.objects.filter(is_active=True, role__in=CURATOR_ROLES).order_by(
         "last_name", "first_name", "username"
     )
+
+
+def sellers() -> QuerySet[User]:
+    """Users who work clients themselves (managers and senior managers), active or not: the people whose
+    overlap on one client R2 forbids. The head of sales and the administrator step in by their office."""
+    return User.objects.filter(role__in=(Role.MANAGER, Role.SENIOR_MANAGER))

@@ -13,13 +13,17 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import ResolverMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from kurator.access.scoping import (
     access_bank_account_by_id,
@@ -28,8 +32,9 @@ from kurator.access.scoping import (
     visible_companies,
 )
 from kurator.accounts.models import User
-from kurator.companies import services
+from kurator.companies import reports, services
 from kurator.companies.dossier import checklist_status, missing_items
+from kurator.companies.forms import ReportPeriodForm
 from kurator.companies.models import (
     BankAccount,
     Company,
@@ -241,6 +246,45 @@ class CompanyFilter(django_filters.FilterSet):
         )
 
 
+class CompanyMoved(APIException):
+    """A merged duplicate's id: 301 (reads) or 308 (writes, which keeps the method and the body) to the same
+    route of the survivor. Nothing is read from or written to the old id."""
+
+    default_detail = _("This company was merged into another one.")
+    default_code = "moved"
+
+    def __init__(self, request: Request, survivor: Company) -> None:
+        self.status_code = 301 if request.method in ("GET", "HEAD") else 308
+        match = cast(ResolverMatch, request.resolver_match)
+        path = reverse(match.view_name, kwargs={**match.kwargs, "pk": survivor.pk})
+        query = request.META.get("QUERY_STRING", "")
+        self.location = request.build_absolute_uri(path + (f"?{query}" if query else ""))
+        self.body = {
+            "detail": str(self.default_detail),
+            "merged_into": survivor.pk,
+            "location": self.location,
+        }
+        super().__init__(self.default_detail)
+
+
+class MergeSerializer(serializers.Serializer):
+    duplicate = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("Id of the duplicate company merged into this one.")
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text=_("Why; kept in the history.")
+    )
+
+
+class ReassignSerializer(serializers.Serializer):
+    curator = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("User id of the new curator.")
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text=_("Why (required); kept in the history.")
+    )
+
+
 def _service_fields(serializer: serializers.BaseSerializer[Any]) -> tuple[dict[str, Any], int | None, str]:
     data = dict(serializer.validated_data)
     return data, data.pop("version", None), data.pop("reason", "")
@@ -269,6 +313,8 @@ class CompanyViewSet(
         "create": "companies.add_company",
         "update": VIEW,
         "partial_update": VIEW,
+        "merge": "companies.merge_company",
+        "reassign": "companies.change_curator",
     }
     object_permissions = {"update": "companies.change_company", "partial_update": "companies.change_company"}
     filterset_class = CompanyFilter
@@ -276,6 +322,10 @@ class CompanyViewSet(
     def get_serializer_class(self) -> type[serializers.Serializer]:
         if self.action == "list":
             return CompanySerializer
+        if self.action == "merge":
+            return MergeSerializer
+        if self.action == "reassign":
+            return ReassignSerializer
         if self.action == "history":
             return HistoryEntrySerializer
         return CompanyDetailSerializer
@@ -294,8 +344,16 @@ class CompanyViewSet(
             company = company_get(actor=self.actor, company_id=self.kwargs["pk"])
         else:
             company = access_company_by_id(self.request.user, self.kwargs["pk"])
+        if company.pk != int(self.kwargs["pk"]):
+            # A merged duplicate's id: send the client to the survivor before anything is read or written.
+            raise CompanyMoved(self.request, company)
         self.check_object_permissions(self.request, company)
         return company
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, CompanyMoved):
+            return Response(exc.body, status=exc.status_code, headers={"Location": exc.location})
+        return super().handle_exception(exc)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data, _version, _reason = _service_fields(serializer)
@@ -315,9 +373,51 @@ class CompanyViewSet(
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request: Request, pk: str | None = None) -> Response:
         """Who changed what in the dossier, newest first: the company, its accounts and its people (D11)."""
-        company = access_company_by_id(request.user, pk)
+        company = self.get_object()
         page: list[Any] | None = self.paginate_queryset(company_history(company=company))  # type: ignore[arg-type]
         return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+
+    @extend_schema(request=MergeSerializer, responses=CompanyDetailSerializer, filters=False)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        """Merge a duplicate into this company (head of sales; R2, D12). People, bank accounts, inquiries,
+        recommendations and history move here, nothing is lost; the duplicate's id then redirects here.
+        Answers with this company as it is after the merge."""
+        survivor = self.get_object()
+        serializer = MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        duplicate = (
+            visible_companies(self.actor, include_merged=True)
+            .filter(pk=serializer.validated_data["duplicate"])
+            .first()
+        )
+        if duplicate is None:
+            raise ValidationError(
+                {"duplicate": [ValidationError(_("The company was not found."), code="invalid")]}
+            )
+        survivor = services.company_merge(
+            actor=self.actor,
+            survivor=survivor,
+            duplicate=duplicate,
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        return Response(CompanyDetailSerializer(company_get(actor=self.actor, company_id=survivor.pk)).data)
+
+    @extend_schema(request=ReassignSerializer, responses=CompanyDetailSerializer, filters=False)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reassign(self, request: Request, pk: str | None = None) -> Response:
+        """Hand the client to another curator (head of sales; R2). The reason is required and kept in the
+        history; both curators are notified and the open inquiries follow the new curator."""
+        company = self.get_object()
+        serializer = ReassignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        company = services.company_reassign(
+            actor=self.actor,
+            company=company,
+            curator=serializer.validated_data["curator"],
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        return Response(CompanyDetailSerializer(company_get(actor=self.actor, company_id=company.pk)).data)
 
 
 # Records of a company: bank accounts and people ----------------------------------------------------------
@@ -350,12 +450,13 @@ class CompanyRecordViewSet(
         return record.company
 
     def company_for_create(self, serializer: serializers.BaseSerializer[Any]) -> Company:
-        company = visible_companies(self.request.user).filter(pk=serializer.validated_data["company"]).first()
-        if company is None:
+        try:
+            # A merged duplicate's id resolves to the survivor, where its records now live.
+            return access_company_by_id(self.request.user, serializer.validated_data["company"])
+        except Http404:
             raise ValidationError(
                 {"company": [ValidationError(_("The company was not found."), code="invalid")]}
-            )
-        return company
+            ) from None
 
     def record_fields(self, serializer: serializers.BaseSerializer[Any], record: Any) -> dict[str, Any]:
         data = dict(serializer.validated_data)
@@ -480,3 +581,130 @@ class ContactViewSet(CompanyRecordViewSet):
 
     def perform_destroy(self, instance: Contact) -> None:
         services.contact_delete(actor=self.actor, contact=instance)
+
+
+# Reports (R2, S2) ------------------------------------------------------------------------------------------
+
+REPORTS = "companies.view_reports"
+PERIOD_PARAMETERS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description=_("First day (default: 89 days before `to`).")),
+    OpenApiParameter("to", OpenApiTypes.DATE, description=_("Last day, included (default: today).")),
+]
+
+
+def _report_period(request: Request) -> reports.Period:
+    form = ReportPeriodForm(request.query_params)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    return form.period()
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+
+
+class CompanyBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    short_name = serializers.CharField()
+    inn = serializers.CharField()
+    completeness = serializers.IntegerField()
+    curator = UserBriefSerializer()
+
+
+class SourceCountsSerializer(serializers.Serializer):
+    inquiries = serializers.IntegerField(help_text=_("Inquiries received in the period."))
+    new_clients = serializers.IntegerField(help_text=_("Companies created with this source in the period."))
+    qualified = serializers.IntegerField(help_text=_("Of those inquiries: qualified or converted."))
+    converted = serializers.IntegerField(help_text=_("Of those inquiries: converted."))
+    conversion = serializers.FloatField(
+        allow_null=True, help_text=_("Qualified or converted inquiries among those received, %.")
+    )
+
+
+class SourceRowSerializer(SourceCountsSerializer):
+    # DRF fields have attributes named source and parent; here they are names of the answer's fields.
+    source = serializers.SerializerMethodField(  # type: ignore[assignment]
+        help_text=_("Contact source id; null for records without one.")
+    )
+    parent = serializers.SerializerMethodField(  # type: ignore[assignment]
+        help_text=_("Id of the parent source of a sub-source.")
+    )
+    name = serializers.CharField()
+    level = serializers.IntegerField(
+        help_text=_("0 for a source (its line includes its sub-sources), 1 for a sub-source.")
+    )
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_source(self, row: reports.SourceRow) -> int | None:
+        return row.source.pk if row.source is not None else None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_parent(self, row: reports.SourceRow) -> int | None:
+        return row.source.parent_id if row.source is not None else None
+
+
+class ReferrerSerializer(serializers.Serializer):
+    company = CompanyBriefSerializer()
+    new_clients = serializers.IntegerField()
+    inquiries = serializers.IntegerField()
+
+
+class SourcesReportSerializer(serializers.Serializer):
+    date_from = serializers.DateField(source="period.date_from")
+    date_to = serializers.DateField(source="period.date_to")
+    rows = SourceRowSerializer(many=True)
+    totals = SourceCountsSerializer()
+    referrers = ReferrerSerializer(many=True, help_text=_("Clients who recommended others in the period."))
+
+
+class SourcesReportView(APIView):
+    """S2: inquiries, new clients and conversion per contact source and sub-source for a period."""
+
+    permissions = {"get": REPORTS}
+
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses=SourcesReportSerializer)
+    def get(self, request: Request) -> Response:
+        report = reports.sources_report(actor=cast(User, request.user), period=_report_period(request))
+        return Response(SourcesReportSerializer(report).data)
+
+
+class TouchSerializer(serializers.Serializer):
+    user = UserBriefSerializer()
+    inquiries = serializers.IntegerField(help_text=_("Inquiries assigned to or taken by this manager."))
+    edits = serializers.IntegerField(help_text=_("Changes this manager made to the dossier."))
+    is_curator = serializers.BooleanField()
+
+
+class OverlapRowSerializer(serializers.Serializer):
+    company = CompanyBriefSerializer()
+    managers = TouchSerializer(many=True, source="touches")
+
+
+class DuplicateReasonSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["name", "phone", "email"])
+    value = serializers.CharField()
+
+
+class DuplicateGroupSerializer(serializers.Serializer):
+    reasons = DuplicateReasonSerializer(many=True)
+    survivor = serializers.IntegerField(source="survivor.pk", help_text=_("Suggested survivor of a merge."))
+    companies = CompanyBriefSerializer(many=True)
+
+
+class OverlapReportSerializer(serializers.Serializer):
+    date_from = serializers.DateField(source="period.date_from")
+    date_to = serializers.DateField(source="period.date_to")
+    overlaps = OverlapRowSerializer(many=True, help_text=_("Companies more than one manager worked on."))
+    duplicates = DuplicateGroupSerializer(many=True, help_text=_("Likely duplicate companies."))
+
+
+class OverlapReportView(APIView):
+    """R2: companies touched by more than one manager in the period, and likely duplicates to merge."""
+
+    permissions = {"get": REPORTS}
+
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses=OverlapReportSerializer)
+    def get(self, request: Request) -> Response:
+        report = reports.overlap_report(actor=cast(User, request.user), period=_report_period(request))
+        return Response(OverlapReportSerializer(report).data)

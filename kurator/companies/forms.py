@@ -25,6 +25,7 @@ from kurator.companies.models import (
     ProductCategory,
     SalesTechnology,
 )
+from kurator.companies.reports import Period, default_period
 from kurator.core.requisites import clean_number, format_phone
 
 LIST_HINT = _("One per line or separated by commas.")
@@ -417,3 +418,58 @@ class CompanyFilterForm(forms.Form):
         self.is_valid()
         cleaned = getattr(self, "cleaned_data", {})
         return {name: cleaned.get(name) for name in self.fields if name not in self.errors}
+
+
+# Merge, reassignment and reports (R2, S2) -------------------------------------------------------------------
+
+
+class MergeSearchForm(forms.Form):
+    """Find the duplicate to merge into the open dossier."""
+
+    q = forms.CharField(label=_("INN or name"), required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["q"]
+        field.widget.input_type = "search"
+        field.widget.attrs.update({"placeholder": _("INN, name or phone"), "autocomplete": "off"})
+
+
+class MergeForm(forms.Form):
+    """Confirm a merge; the reason is kept in the history of both dossiers."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=100,
+        widget=_textarea(2),
+        help_text=_("Kept in the history of both dossiers."),
+    )
+
+
+class ReportPeriodForm(forms.Form):
+    """The period of a report: ``from`` and ``to`` dates, both included (the last 90 days by default)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # ``from`` is a Python keyword, so the fields are added by name.
+        self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=_date_widget())
+        self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=_date_widget())
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            self.add_error(
+                "to", forms.ValidationError(_("The end is before the start."), code="period_order")
+            )
+        return cleaned
+
+    def period(self) -> Period:
+        """The chosen period: a missing end is today, a missing start 90 days before the end; an invalid
+        form gives the default period (the page shows the errors next to the fields)."""
+        cleaned = self.cleaned_data if self.is_valid() else {}
+        default = default_period()
+        end = cleaned.get("to") or default.date_to
+        start = cleaned.get("from") or end - (default.date_to - default.date_from)
+        return Period(min(start, end), end)

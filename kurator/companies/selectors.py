@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Field, Model, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.scoping import access_company_by_id, visible_companies
 from kurator.accounts.models import User
-from kurator.companies.models import BankAccount, Company, Contact
+from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact
 from kurator.core.requisites import normalize_phone
 from kurator.core.text import fold, search_digits
 
@@ -215,17 +215,28 @@ def _categories_of(record: Any) -> list[str]:
 
 
 def company_history(*, company: Company, limit: int | None = None) -> list[HistoryEntry]:
-    """Who changed what in the dossier, newest first: the company, its bank accounts and its people."""
+    """Who changed what in the dossier, newest first: the company, its bank accounts and its people, and
+    those of the duplicates merged into it (D12: a merge loses no history)."""
+    # A subquery, not a list: the history costs the same number of queries with or without merges.
+    merged = Company.objects.filter(merged_into=company.pk).values("pk")
     sources: list[tuple[type[Model], QuerySet[Any], str]] = [
         (
             Company,
-            Company.history.filter(id=company.pk).prefetch_related(
+            Company.history.filter(Q(id=company.pk) | Q(id__in=merged)).prefetch_related(
                 "historicalcompany_product_categories_set__productcategory"
             ),
             str(_("Company")),
         ),
-        (BankAccount, BankAccount.history.filter(company_id=company.pk), str(_("Bank account"))),
-        (Contact, Contact.history.filter(company_id=company.pk), str(_("Person"))),
+        (
+            BankAccount,
+            BankAccount.history.filter(Q(company_id=company.pk) | Q(company_id__in=merged)),
+            str(_("Bank account")),
+        ),
+        (
+            Contact,
+            Contact.history.filter(Q(company_id=company.pk) | Q(company_id__in=merged)),
+            str(_("Person")),
+        ),
     ]
     records: list[tuple[type[Model], Any, str]] = []
     for model, qs, label in sources:
@@ -307,3 +318,127 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
         )
     entries.reverse()
     return entries[:limit] if limit else entries
+
+
+# Merge (R2; D12) -------------------------------------------------------------------------------------------
+
+# Inquiries still being worked: they follow the client's curator (R2).
+OPEN_INQUIRY_STATUSES = ("new", "taken", "qualified")
+# Filled on the survivor only where it has nothing; the duplicate's row keeps every value either way.
+MERGE_FILL_FIELDS = (
+    "legal_form",
+    "ogrn",
+    "legal_address",
+    "actual_address",
+    "city",
+    "fax",
+    "website",
+    "founded_on",
+    "source",
+    "application_sphere",
+    "delivery_method",
+    "sales_technology",
+)
+# A merged client is a client: the status furthest along wins.
+_STATUS_RANK: dict[str, int] = {CompanyStatus.PROSPECT: 0, CompanyStatus.FORMER: 1, CompanyStatus.CLIENT: 2}
+
+
+def merge_field_fills(survivor: Company, duplicate: Company) -> dict[str, Any]:
+    """What the survivor takes from the duplicate in a merge, as company_update arguments: its empty fields
+    filled, phones, e-mails and product categories united, notes appended, the further status."""
+    fills: dict[str, Any] = {}
+    for name in MERGE_FILL_FIELDS:
+        attname = cast(Field, Company._meta.get_field(name)).attname
+        mine, theirs = getattr(survivor, attname), getattr(duplicate, attname)
+        if mine in (None, "") and theirs not in (None, ""):
+            fills[name] = theirs
+    if survivor.referred_by_id == duplicate.pk:
+        # "Recommended by itself" is refused: the survivor inherits who recommended the duplicate.
+        fills["referred_by"] = duplicate.referred_by_id if duplicate.referred_by_id != survivor.pk else None
+    elif survivor.referred_by_id is None and duplicate.referred_by_id not in (None, survivor.pk):
+        fills["referred_by"] = duplicate.referred_by_id
+    if not survivor.inn and duplicate.inn:
+        fills["inn"], fills["kpp"] = duplicate.inn, duplicate.kpp
+    elif survivor.inn == duplicate.inn and not survivor.kpp and duplicate.kpp:
+        fills["kpp"] = duplicate.kpp
+    for name in ("phones", "emails"):
+        mine_list = list(getattr(survivor, name) or [])
+        united = mine_list + [v for v in getattr(duplicate, name) or [] if v not in mine_list]
+        if united != mine_list:
+            fills[name] = united
+    if duplicate.notes and duplicate.notes not in survivor.notes:
+        fills["notes"] = "\n\n".join(n for n in (survivor.notes, duplicate.notes) if n)
+    if _STATUS_RANK.get(duplicate.status, 0) > _STATUS_RANK.get(survivor.status, 0):
+        fills["status"] = duplicate.status
+    mine_ids = set(survivor.product_categories.values_list("pk", flat=True))
+    theirs_ids = set(duplicate.product_categories.values_list("pk", flat=True))
+    if theirs_ids - mine_ids:
+        fills["product_categories"] = sorted(mine_ids | theirs_ids)
+    return fills
+
+
+@dataclass
+class MergePreview:
+    """What a merge will move and fill, shown before the head of sales confirms it."""
+
+    survivor: Company
+    duplicate: Company
+    people: int
+    bank_accounts: int
+    inquiries: int
+    open_inquiries: int
+    referrals: int
+    merged_duplicates: int
+    history_records: int
+    fills: list[Change]
+    problems: list[str]
+
+
+def company_merge_preview(*, actor: User, survivor: Company, duplicate: Company) -> MergePreview:
+    """Counts of the records that move from ``duplicate`` to ``survivor`` and the fields it fills."""
+    from kurator.inquiries.models import Inquiry
+
+    problems: list[str] = []
+    if survivor.pk == duplicate.pk:
+        problems.append(str(_("A company cannot be merged into itself.")))
+    if duplicate.merged_into_id is not None:
+        problems.append(str(_("This company has already been merged.")))
+    if survivor.merged_into_id is not None:
+        problems.append(
+            str(_("This company was itself merged into another one: merge into that one instead."))
+        )
+    inquiries = Inquiry.objects.filter(company=duplicate)
+    fills = merge_field_fills(survivor, duplicate) if not problems else {}
+    changes: list[Change] = []
+    fk_labels: dict[tuple[type[Model], Any], str] = {}
+    for name, value in fills.items():
+        model_field: Any = Company._meta.get_field(name)
+        if name == "product_categories":
+            related = model_field.related_model
+            old = ", ".join(str(c) for c in survivor.product_categories.all())
+            new = ", ".join(str(c) for c in related.objects.filter(pk__in=value))
+        else:
+            if model_field.is_relation and value is not None:
+                target = model_field.related_model._default_manager.filter(pk=value).first()
+                fk_labels[(model_field.related_model, value)] = str(target)
+            old = _display(Company, name, getattr(survivor, model_field.attname), fk_labels)
+            new = _display(Company, name, value, fk_labels)
+        changes.append(Change(name, str(model_field.verbose_name), old, new))
+    return MergePreview(
+        survivor=survivor,
+        duplicate=duplicate,
+        people=Contact.objects.filter(company=duplicate).count(),
+        bank_accounts=BankAccount.objects.filter(company=duplicate).count(),
+        inquiries=inquiries.count(),
+        open_inquiries=inquiries.filter(status__in=OPEN_INQUIRY_STATUSES)
+        .exclude(curator_id=survivor.curator_id)
+        .count(),
+        referrals=Company.objects.filter(referred_by=duplicate).count()
+        + Inquiry.objects.filter(referred_by=duplicate).count(),
+        merged_duplicates=Company.objects.filter(merged_into=duplicate).count(),
+        history_records=Company.history.filter(id=duplicate.pk).count()
+        + Contact.history.filter(company_id=duplicate.pk).count()
+        + BankAccount.history.filter(company_id=duplicate.pk).count(),
+        fills=changes,
+        problems=problems,
+    )

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +35,7 @@ from kurator.companies.models import (
     ProductCategory,
     SalesTechnology,
 )
+from kurator.companies.selectors import OPEN_INQUIRY_STATUSES, merge_field_fills
 from kurator.core.errors import EditConflict
 from kurator.core.requisites import (
     normalize_phone,
@@ -803,3 +804,302 @@ def dictionary_item_save(
         setattr(item, key, value)
     item.save()
     return item
+
+
+# Merge and curator reassignment (R2; D11, D12: nothing is ever lost) --------------------------------------
+
+# The longest reason the history keeps (simple-history's change-reason column).
+REASON_MAX_LENGTH = 100
+
+
+def _clean_reason(errors: _Errors, reason: Any, *, required: bool) -> str:
+    reason = _text(reason)
+    if required and not reason:
+        errors.add("reason", _("Give the reason: it is kept in the history."), code="required")
+    if len(reason) > REASON_MAX_LENGTH:
+        errors.add(
+            "reason",
+            ValidationError(
+                _("Keep the reason within %(limit)d characters."),
+                code="max_length",
+                params={"limit": REASON_MAX_LENGTH},
+            ),
+        )
+    return reason
+
+
+def _save_with_history(obj: Any, actor: User, reason: str, fields: list[str]) -> None:
+    """Save the named fields of a record so that the history shows who did it and why (D11)."""
+    obj._history_user = actor
+    obj._change_reason = reason or None
+    obj.save(update_fields=[*fields, "updated_at"])
+
+
+def _dossier_url(company: Company) -> str:
+    from django.urls import reverse
+
+    return reverse("companies:detail", args=[company.pk])
+
+
+def _move_bank_accounts(actor: User, survivor: Company, duplicate: Company, reason: str) -> int:
+    """Move the duplicate's accounts; the survivor's primary account stays primary. An account both dossiers
+    hold (same BIK and number) is kept once: the survivor's copy gets what only the duplicate's copy knew,
+    and the duplicate's copy is removed with a history record, so nothing is lost."""
+    theirs = {(a.bik, a.settlement_account): a for a in BankAccount.objects.filter(company=survivor)}
+    has_primary = any(a.is_primary for a in theirs.values())
+    moved = 0
+    for account in BankAccount.objects.filter(company=duplicate).order_by("-is_primary", "id"):
+        twin = theirs.get((account.bik, account.settlement_account))
+        if twin is not None:
+            filled = [f for f in ("bank_name", "correspondent_account") if not getattr(twin, f)]
+            filled = [f for f in filled if getattr(account, f)]
+            for field in filled:
+                setattr(twin, field, getattr(account, field))
+            if filled:
+                _save_with_history(twin, actor, reason, filled)
+            account._history_user = actor  # type: ignore[attr-defined]
+            account._change_reason = reason or None  # type: ignore[attr-defined]
+            account.delete()
+            continue
+        account.company = survivor
+        if account.is_primary and has_primary:
+            account.is_primary = False
+        has_primary = has_primary or account.is_primary
+        _save_with_history(account, actor, reason, ["company", "is_primary"])
+        theirs[(account.bik, account.settlement_account)] = account
+        moved += 1
+    if theirs and not has_primary:
+        first = min(theirs.values(), key=lambda a: a.pk)
+        first.is_primary = True
+        _save_with_history(first, actor, reason, ["is_primary"])
+    return moved
+
+
+def _move_inquiries(actor: User, survivor: Company, duplicate: Company, reason: str) -> int:
+    """The duplicate's inquiries (and those it recommended) move to the survivor; open ones go to the
+    survivor's curator, so that one client has one curator (R2)."""
+    from kurator.inquiries.models import Inquiry
+
+    moved = 0
+    for inquiry in Inquiry.objects.filter(Q(company=duplicate) | Q(referred_by=duplicate)).order_by("pk"):
+        fields = []
+        if inquiry.company_id == duplicate.pk:
+            inquiry.company = survivor
+            fields.append("company")
+            moved += 1
+            if inquiry.status in OPEN_INQUIRY_STATUSES and inquiry.curator_id != survivor.curator_id:
+                inquiry.curator_id = survivor.curator_id
+                fields.append("curator")
+        if inquiry.referred_by_id == duplicate.pk:
+            inquiry.referred_by = survivor
+            fields.append("referred_by")
+        _save_with_history(inquiry, actor, reason, fields)
+    return moved
+
+
+def _repoint_companies(actor: User, survivor: Company, duplicate: Company, reason: str) -> None:
+    """Clients the duplicate recommended now name the survivor (S2); companies merged earlier into the
+    duplicate now point at the survivor directly, so an old id never needs more than one hop."""
+    for field in ("referred_by", "merged_into"):
+        for company in Company.objects.filter(**{field: duplicate}).exclude(pk=survivor.pk).order_by("pk"):
+            setattr(company, field, survivor)
+            company.version = F("version") + 1
+            _save_with_history(company, actor, reason, [field, "version"])
+
+
+_MERGE_HANDLED_RELATIONS = {
+    (Contact, "company"),
+    (BankAccount, "company"),
+    (Company, "referred_by"),
+    (Company, "merged_into"),
+    ("inquiries.Inquiry", "company"),
+    ("inquiries.Inquiry", "referred_by"),
+}
+
+
+def _move_other_records(survivor: Company, duplicate: Company) -> None:
+    """Records of apps added later (deals, contracts, …) that point at a company move too, so a merge never
+    orphans them; each app that wants its own history of the move should be added to the merge above."""
+    handled = {(m if isinstance(m, str) else m._meta.label, f) for m, f in _MERGE_HANDLED_RELATIONS}  # type: ignore[attr-defined]
+    for relation in Company._meta.related_objects:
+        if not (relation.one_to_many or relation.one_to_one):
+            continue
+        key = (relation.related_model._meta.label, relation.field.name)  # type: ignore[union-attr]
+        if key in handled:
+            continue
+        relation.related_model._base_manager.filter(  # type: ignore[union-attr]
+            **{relation.field.name: duplicate}
+        ).update(**{relation.field.name: survivor})
+
+
+def _update_survivor(actor: User, survivor: Company, fills: dict[str, Any], reason: str) -> Company:
+    """Fill the survivor's empty fields. A value the checks now refuse (say, a requisite that no longer fits
+    the survivor's legal form) is left out rather than blocking the merge: the duplicate's row keeps it."""
+    for _attempt in range(3):
+        try:
+            return company_update(actor=actor, company=survivor, reason=reason, **fills)
+        except ValidationError as exc:
+            bad = set(getattr(exc, "error_dict", {})) & set(fills)
+            if not bad:
+                raise
+            if bad & {"inn", "kpp"}:
+                bad |= {"inn", "kpp"}  # the pair goes together or not at all
+            for field in bad:
+                fills.pop(field, None)
+    return company_update(actor=actor, company=survivor, reason=reason, **fills)
+
+
+@transaction.atomic
+def company_merge(*, actor: User, survivor: Company, duplicate: Company, reason: str = "") -> Company:
+    """Merge a duplicate company into the survivor (R2; D11, D12: nothing is lost).
+
+    People, bank accounts, inquiries and recommendations move to the survivor; its empty fields are filled
+    from the duplicate, phones, e-mails and product categories are united. The duplicate keeps its row with
+    ``merged_into`` set (its id resolves to the survivor) and its history, which the survivor's history
+    shows. Both curators are notified."""
+    from kurator.activities.services import notify
+
+    ensure(actor, "companies.merge_company")
+    errors = _Errors()
+    reason = _clean_reason(errors, reason, required=False)
+    errors.raise_if_any()
+    # Both rows locked, in a fixed order so that two merges of the same pair cannot deadlock.
+    locked = {
+        c.pk: c
+        for c in Company.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")
+    }
+    if survivor.pk == duplicate.pk:
+        errors.add("duplicate", _("A company cannot be merged into itself."), code="same_company")
+    elif len(locked) != 2:
+        errors.add("duplicate", _("The company was not found."), code="invalid")
+    else:
+        survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+        if survivor.merged_into_id is not None:
+            errors.add(
+                NON_FIELD_ERRORS,
+                _("This company was itself merged into another one: merge into that one instead."),
+                code="survivor_merged",
+            )
+        if duplicate.merged_into_id is not None:
+            errors.add("duplicate", _("This company has already been merged."), code="already_merged")
+    errors.raise_if_any()
+
+    history_reason = reason or str(_("Merge of duplicate companies"))
+    fills = merge_field_fills(survivor, duplicate)
+    old_curators = [survivor.curator, duplicate.curator]
+
+    people = 0
+    for contact in Contact.objects.filter(company=duplicate).order_by("pk"):
+        contact.company = survivor
+        _save_with_history(contact, actor, history_reason, ["company"])
+        people += 1
+    accounts = _move_bank_accounts(actor, survivor, duplicate, history_reason)
+    _move_inquiries(actor, survivor, duplicate, history_reason)
+    _repoint_companies(actor, survivor, duplicate, history_reason)
+    _move_other_records(survivor, duplicate)
+
+    # The duplicate gives up its INN/KPP when the survivor takes them (the pair is unique); its history
+    # keeps them.
+    requisites = (duplicate.inn, duplicate.kpp)
+    released = bool(duplicate.inn) and (fills.get("inn", survivor.inn), fills.get("kpp", survivor.kpp)) == (
+        requisites
+    )
+    duplicate.merged_into = survivor
+    changed = ["merged_into", "version"]
+    if released:
+        duplicate.inn = duplicate.kpp = ""
+        changed += ["inn", "kpp"]
+    duplicate.version = F("version") + 1
+    _save_with_history(duplicate, actor, history_reason, changed)
+
+    survivor = _update_survivor(actor, survivor, fills, history_reason)
+    if released and (survivor.inn, survivor.kpp) != requisites:
+        # The survivor could not take them (they contradict its legal form): the duplicate keeps them.
+        duplicate.inn, duplicate.kpp = requisites
+        _save_with_history(duplicate, actor, history_reason, ["inn", "kpp"])
+    stamps = {}
+    if people:
+        stamps["people_updated_at"] = timezone.now()
+    if accounts:
+        stamps["requisites_updated_at"] = timezone.now()
+    if stamps:
+        Company.objects.filter(pk=survivor.pk).update(**stamps)
+    _refresh_derived(survivor)
+    survivor.refresh_from_db()
+
+    text = _("“%(duplicate)s” was merged into “%(survivor)s” by %(actor)s.") % {
+        "duplicate": duplicate.short_name,
+        "survivor": survivor.short_name,
+        "actor": actor.full_name,
+    }
+    if reason:
+        text = f"{text} " + _("Reason: %(reason)s") % {"reason": reason}
+    for curator in {c.pk: c for c in old_curators}.values():
+        if curator.pk != actor.pk:
+            notify(
+                recipient=curator,
+                kind="company_merged",
+                text=text,
+                url=_dossier_url(survivor),
+                dedup_key=f"company_merged:{duplicate.pk}",
+            )
+    return survivor
+
+
+@transaction.atomic
+def company_reassign(*, actor: User, company: Company, curator: User | int | None, reason: str) -> Company:
+    """Hand a client to another curator (head of sales; R2): with a reason kept in the history, both curators
+    notified with a link to the dossier, and the client's open inquiries moving to the new curator."""
+    from kurator.activities.services import notify
+    from kurator.inquiries.models import Inquiry
+
+    ensure(actor, "companies.change_curator")
+    errors = _Errors()
+    reason = _clean_reason(errors, reason, required=True)
+    new_curator = curator if isinstance(curator, User) or curator is None else _by_id(User, curator)
+    if not may_curate(new_curator):
+        errors.add("curator", _("The curator must be an active sales employee."), code="invalid_curator")
+    company = Company.objects.select_for_update().select_related("curator").get(pk=company.pk)
+    if company.merged_into_id is not None:
+        errors.add(
+            NON_FIELD_ERRORS,
+            _("This company was merged into another one: reassign that one instead."),
+            code="company_merged",
+        )
+    elif new_curator is not None and new_curator.pk == company.curator_id:
+        errors.add("curator", _("This user is already the curator."), code="same_curator")
+    errors.raise_if_any()
+    assert new_curator is not None  # may_curate refused None above
+    old_curator = company.curator
+
+    company = company_change_curator(actor=actor, company=company, curator=new_curator, reason=reason)
+    for inquiry in Inquiry.objects.filter(company=company, status__in=OPEN_INQUIRY_STATUSES).exclude(
+        curator=new_curator
+    ):
+        inquiry.curator = new_curator
+        _save_with_history(inquiry, actor, reason, ["curator"])
+
+    url = _dossier_url(company)
+    names = {
+        "company": company.short_name,
+        "actor": actor.full_name,
+        "old": old_curator.full_name,
+        "new": new_curator.full_name,
+        "reason": reason,
+    }
+    if old_curator.pk != actor.pk:
+        notify(
+            recipient=old_curator,
+            kind="curator_changed",
+            text=_("%(actor)s handed “%(company)s” to %(new)s. Reason: %(reason)s") % names,
+            url=url,
+        )
+    if new_curator.pk != actor.pk:
+        notify(
+            recipient=new_curator,
+            kind="curator_changed",
+            text=_("%(actor)s made you the curator of “%(company)s” instead of %(old)s. Reason: %(reason)s")
+            % names,
+            url=url,
+        )
+    return company

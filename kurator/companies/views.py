@@ -7,16 +7,19 @@ through kurator.companies.services; forms only parse input and show the services
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any, cast
 
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import ResolverMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
@@ -26,10 +29,11 @@ from kurator.access.scoping import (
     access_bank_account_by_id,
     access_contact_by_id,
     curator_candidates,
+    merged_survivor_id,
     visible_companies,
 )
 from kurator.accounts.models import User
-from kurator.companies import dossier, selectors, services
+from kurator.companies import dossier, reports, selectors, services
 from kurator.companies.forms import (
     BankAccountForm,
     CompanyFilterForm,
@@ -37,6 +41,9 @@ from kurator.companies.forms import (
     ContactForm,
     CuratorForm,
     DictionaryItemForm,
+    MergeForm,
+    MergeSearchForm,
+    ReportPeriodForm,
 )
 from kurator.companies.models import BankAccount, Company, Contact, ContactSource
 from kurator.core.errors import EditConflict
@@ -59,6 +66,26 @@ SORT_COLUMNS = {
 def _actor(request: HttpRequest) -> User:
     # Every view below is behind @require, so the user is a signed-in member.
     return cast(User, request.user)
+
+
+def follows_merged(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A merged duplicate's pages redirect (302) to the same page of the survivor, with a message; nothing is
+    read from or written through the old id. Put under ``@require``, so that outsiders learn nothing."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
+        survivor_id = merged_survivor_id(request.user, pk)
+        if survivor_id is None:
+            return view(request, pk, **kwargs)
+        name = Company.objects.filter(pk=pk).values_list("short_name", flat=True).first()
+        messages.info(
+            request,
+            _("“%(name)s” was merged into this company; its records and history are here.") % {"name": name},
+        )
+        match = cast(ResolverMatch, request.resolver_match)
+        return redirect(reverse(match.view_name, kwargs={**kwargs, "pk": survivor_id}))
+
+    return wrapped
 
 
 # The company list ----------------------------------------------------------------------------------------
@@ -181,24 +208,28 @@ def _render_dossier(request: HttpRequest, pk: int, tab: str, template: str, **ex
 
 
 @require("companies.view_company")
+@follows_merged
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """General information and requisites with bank accounts (D1)."""
     return _render_dossier(request, pk, "general", "companies/company_detail.html")
 
 
 @require("companies.view_company")
+@follows_merged
 def company_people(request: HttpRequest, pk: int) -> HttpResponse:
     """The org structure as a tree with decision roles (D2) and birthdays (D10)."""
     return _render_dossier(request, pk, "people", "companies/company_people.html")
 
 
 @require("companies.view_company")
+@follows_merged
 def company_profile(request: HttpRequest, pk: int) -> HttpResponse:
     """The purchase profile (D9) and where the client came from (S2)."""
     return _render_dossier(request, pk, "profile", "companies/company_profile.html")
 
 
 @require("companies.view_company")
+@follows_merged
 def company_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Who changed what, when, old → new, and why (D11)."""
     return _render_dossier(request, pk, "history", "companies/company_history.html")
@@ -224,6 +255,7 @@ def company_create(request: HttpRequest) -> HttpResponse:
 
 
 @require("companies.view_company")
+@follows_merged
 def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit the dossier (curator, head of sales, administrator). The form carries the version it was
     loaded at, so a colleague's edit in between is reported instead of silently overwritten."""
@@ -253,13 +285,15 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require("companies.change_curator")
+@follows_merged
 def company_curator(request: HttpRequest, pk: int) -> HttpResponse:
-    """Hand the client to another curator, with a reason kept in the history (R2)."""
+    """Hand the client to another curator, with a reason kept in the history; both curators are notified and
+    the open inquiries follow (R2)."""
     company = selectors.company_get(actor=_actor(request), company_id=pk)
     form = CuratorForm(request.POST or None, company=company)
     if request.method == "POST" and form.is_valid():
         try:
-            services.company_change_curator(
+            services.company_reassign(
                 actor=_actor(request),
                 company=company,
                 curator=form.cleaned_data["curator"],
@@ -294,6 +328,7 @@ def _contact_of(request: HttpRequest, company: Company, contact_pk: int) -> Cont
 
 
 @require("companies.view_company")
+@follows_merged
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     company = _company_for_records(request, pk)
     colleagues = list(company.contacts.all())
@@ -311,6 +346,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require("companies.view_company")
+@follows_merged
 def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
     company = _company_for_records(request, pk)
     contact = _contact_of(request, company, contact_pk)
@@ -330,6 +366,7 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
 
 
 @require("companies.view_company")
+@follows_merged
 def contact_delete(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
     company = _company_for_records(request, pk)
     contact = _contact_of(request, company, contact_pk)
@@ -364,6 +401,7 @@ def _account_of(request: HttpRequest, company: Company, account_pk: int) -> Bank
 
 
 @require("companies.view_company")
+@follows_merged
 def bank_account_create(request: HttpRequest, pk: int) -> HttpResponse:
     company = _company_for_records(request, pk)
     form = BankAccountForm(request.POST or None)
@@ -381,6 +419,7 @@ def bank_account_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require("companies.view_company")
+@follows_merged
 def bank_account_edit(request: HttpRequest, pk: int, account_pk: int) -> HttpResponse:
     company = _company_for_records(request, pk)
     account = _account_of(request, company, account_pk)
@@ -400,6 +439,7 @@ def bank_account_edit(request: HttpRequest, pk: int, account_pk: int) -> HttpRes
 
 
 @require("companies.view_company")
+@follows_merged
 def bank_account_delete(request: HttpRequest, pk: int, account_pk: int) -> HttpResponse:
     company = _company_for_records(request, pk)
     account = _account_of(request, company, account_pk)
@@ -434,7 +474,9 @@ def _dictionary_model(kind: str) -> Any:
 
 
 def _ordered_items(kind: str, model: Any) -> list[Any]:
-    items = list(model.objects.annotate(company_count=Count("companies")).order_by("position", "name"))
+    # Merged duplicates are not clients any more: they are not counted.
+    company_count = Count("companies", filter=Q(companies__merged_into__isnull=True))
+    items = list(model.objects.annotate(company_count=company_count).order_by("position", "name"))
     if kind != "sources":
         return items
     # Sub-sources follow their parent.
@@ -540,3 +582,101 @@ def dictionary_item(request: HttpRequest, kind: str, item_pk: int) -> HttpRespon
         "companies/dictionary_item_form.html",
         {"kind": kind, "label": model._meta.verbose_name_plural, "item": item, "form": form},
     )
+
+
+# Merge (R2; D12) ------------------------------------------------------------------------------------------
+
+MERGE_CANDIDATES_PER_PAGE = 20
+
+
+@require("companies.merge_company")
+@follows_merged
+def company_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 1 of a merge: find the duplicate by INN, name or phone (similar names are offered first)."""
+    company = selectors.company_get(actor=_actor(request), company_id=pk)
+    form = MergeSearchForm(request.GET or None)
+    query = (form.cleaned_data.get("q") or "").strip() if form.is_valid() else ""
+    # Until the head of sales types something, companies named like this one are the likely duplicates.
+    search = query or company.sort_name
+    candidates = selectors.company_list(actor=_actor(request), search=search).exclude(pk=company.pk)
+    page = FewRowsPaginator(candidates, MERGE_CANDIDATES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "companies/merge_search.html",
+        {"company": company, "form": form, "page": page, "query": query, "search": search},
+    )
+
+
+@require("companies.merge_company")
+@follows_merged
+def company_merge_confirm(request: HttpRequest, pk: int, duplicate_pk: int) -> HttpResponse:
+    """Step 2: what will move and what will be filled, a reason, and the merge itself."""
+    survivor = selectors.company_get(actor=_actor(request), company_id=pk)
+    duplicate = (
+        visible_companies(request.user, include_merged=True)
+        .select_related("curator", "merged_into")
+        .filter(pk=duplicate_pk)
+        .first()
+    )
+    if duplicate is None:
+        raise Http404
+    form = MergeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.company_merge(
+                actor=_actor(request),
+                survivor=survivor,
+                duplicate=duplicate,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("“%(duplicate)s” was merged into “%(survivor)s”.")
+                % {"duplicate": duplicate.short_name, "survivor": survivor.short_name},
+            )
+            return redirect("companies:detail", pk=survivor.pk)
+    preview = selectors.company_merge_preview(actor=_actor(request), survivor=survivor, duplicate=duplicate)
+    return render(
+        request,
+        "companies/merge_confirm.html",
+        {"company": survivor, "duplicate": duplicate, "preview": preview, "form": form},
+    )
+
+
+# Reports (R2, S2) -----------------------------------------------------------------------------------------
+
+REPORT_ROWS_PER_PAGE = 50
+
+
+def _report_context(request: HttpRequest) -> dict[str, Any]:
+    form = ReportPeriodForm(request.GET or None)
+    period = form.period()
+    if not form.is_bound:
+        form = ReportPeriodForm(initial={"from": period.date_from, "to": period.date_to})
+    return {"form": form, "period": period}
+
+
+@require("companies.view_reports")
+def report_overlap(request: HttpRequest) -> HttpResponse:
+    """R2: companies more than one manager worked on in the period, and likely duplicates to merge."""
+    context = _report_context(request)
+    report = reports.overlap_report(actor=_actor(request), period=context["period"])
+    context.update(
+        report=report,
+        overlaps=FewRowsPaginator(report.overlaps, REPORT_ROWS_PER_PAGE).get_page(request.GET.get("page")),
+        duplicates=FewRowsPaginator(report.duplicates, REPORT_ROWS_PER_PAGE).get_page(
+            request.GET.get("duplicates_page")
+        ),
+    )
+    return render(request, "companies/report_overlap.html", context)
+
+
+@require("companies.view_reports")
+def report_sources(request: HttpRequest) -> HttpResponse:
+    """S2: inquiries, new clients and conversion per contact source for the period."""
+    context = _report_context(request)
+    context["report"] = reports.sources_report(actor=_actor(request), period=context["period"])
+    return render(request, "companies/report_sources.html", context)

@@ -32,10 +32,22 @@ def sort_without_index(queryset: QuerySet[Any]) -> QuerySet[Any]:
     return queryset.order_by(key, *ordering[1:])
 
 
+def mark_unselective(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Declare the conditions ``queryset`` has so far as not narrowing it (such as "not merged", which nearly
+    every row meets), so that a list with no other condition keeps walking the sort index."""
+    queryset.query.unselective_conditions = len(queryset.query.where.children)  # type: ignore[attr-defined]
+    return queryset
+
+
+def _is_filtered(queryset: QuerySet[Any]) -> bool:
+    # Query.clone copies the attribute, so conditions added later are counted on top of the marked ones.
+    return len(queryset.query.where.children) > getattr(queryset.query, "unselective_conditions", 0)
+
+
 class FewRowsPaginator(Paginator):
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
         object_list = self.object_list
-        if isinstance(object_list, QuerySet) and object_list.query.where and self.count <= FEW_ROWS:
+        if isinstance(object_list, QuerySet) and _is_filtered(object_list) and self.count <= FEW_ROWS:
             self.object_list = sort_without_index(object_list)
         return super().page(number)
