@@ -16,6 +16,7 @@ from kurator.companies.api import (
     OverlapReportView,
     SourcesReportView,
 )
+from kurator.inquiries.api import InquiryViewSet, SourceViewSet
 from kurator.inquiries.import_api import ImportViewSet
 
 
@@ -37,6 +38,8 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("users", UserViewSet, basename="user")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("imports", ImportViewSet, basename="import")
+router.register("inquiries", InquiryViewSet, basename="inquiry")
+router.register("sources", SourceViewSet, basename="source")
 
 
 # drf-spectacular's views default to AllowAny; put them back under the policy like every other view.
