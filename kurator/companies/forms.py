@@ -460,9 +460,8 @@ class ReportPeriodForm(forms.Form):
         cleaned = super().clean() or {}
         start, end = cleaned.get("from"), cleaned.get("to")
         if start and end and start > end:
-            self.add_error(
-                "to", forms.ValidationError(_("The end is before the start."), code="period_order")
-            )
+            message = _("The end of the period is before its start.")
+            self.add_error("to", forms.ValidationError(message, code="period_order"))
         return cleaned
 
     def period(self) -> Period:
