@@ -514,6 +514,14 @@ def _match_name(evidence: _Evidence, name: str, exclude: list[int]) -> None:
 # The verdict ----------------------------------------------------------------------------------------------
 
 
+def _name_as_written(reasons: list[dict[str, Any]], company: Company) -> None:
+    """Name reasons quote the company as people write it («ООО «Ромашка»»), not its folded sort key."""
+    for index, reason in enumerate(reasons):
+        if reason["code"] == "name":
+            params = {**reason["params"], "name": company.short_name}
+            reasons[index] = _reason(reason["key"], reason["company"], reason["score"], **params)
+
+
 def _best_level(reasons: list[dict[str, Any]]) -> str:
     return max((_LEVEL[r["key"]] for r in reasons), key=_RANK.__getitem__, default=NONE)
 
@@ -578,6 +586,9 @@ def match_company(
     missing = [pk for pk in evidence.by_company if pk not in companies]
     if missing:
         companies.update(_load_companies(Company.objects.filter(pk__in=missing)))
+    for pk, reasons in evidence.by_company.items():
+        if pk in companies:
+            _name_as_written(reasons, companies[pk])
     candidates = [
         _candidate(companies[pk], reasons, query.inn)
         for pk, reasons in evidence.by_company.items()
