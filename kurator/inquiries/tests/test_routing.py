@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kurator.accounts.models import Role
 from kurator.companies.models import ApplicationSphere, SalesTechnology
@@ -17,6 +17,13 @@ from kurator.inquiries.settings_services import distribution_rule_save
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Explanations are stored in the language of the moment; the assertions quote the English msgids.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
