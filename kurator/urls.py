@@ -3,6 +3,7 @@ from django.views.i18n import set_language
 
 from kurator.access.decorators import require
 from kurator.access.policy import PUBLIC
+from kurator.inquiries import public as public_inquiries
 from kurator.ui import views as ui_views
 
 urlpatterns = [
@@ -11,6 +12,10 @@ urlpatterns = [
     path("i18n/setlang/", require(PUBLIC)(set_language), name="set_language"),
     path("accounts/", include("kurator.accounts.urls")),
     path("companies/", include("kurator.companies.urls")),
+    path("inquiries/", include("kurator.inquiries.urls")),
     path("notifications/", include("kurator.activities.urls")),
+    # The embeddable web form: no login (see kurator/inquiries/public.py).
+    path("forms/inquiry/", public_inquiries.public_inquiry, name="public_inquiry"),
+    path("forms/inquiry/thanks/", public_inquiries.public_inquiry_thanks, name="public_inquiry_thanks"),
     path("api/", include("kurator.api_urls")),
 ]
