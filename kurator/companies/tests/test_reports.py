@@ -372,3 +372,13 @@ def test_report_pages_are_closed_to_others(request, role):
         assert client.get(reverse(name)).status_code == 403
     page = client.get(reverse("companies:list")).content.decode()
     assert reverse("companies:report_sources") not in page
+
+
+def test_a_switchboard_shared_by_many_companies_is_not_a_duplicate(head, manager):
+    """R2: a phone on more than ten companies (a business centre's switchboard) is no evidence of a double
+    entry; two companies sharing a number are."""
+    for n in range(11):
+        company_factory(actor=manager, full_name=f"ООО «Арендатор {n}»", phones=["+7 495 777-00-00"])
+    company_factory(actor=manager, full_name="ООО «Сосед 1»", phones=["+7 495 777-00-01"])
+    company_factory(actor=manager, full_name="ООО «Сосед 2»", phones=["+7 495 777-00-01"])
+    assert _duplicates(head) == [({"ООО «Сосед 1»", "ООО «Сосед 2»"}, {("phone", "+74957770001")})]
