@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from django.utils import timezone, translation
 
-from kurator.accounts.models import Role
+from kurator.accounts.models import Role, User
 from kurator.companies.models import ApplicationSphere, SalesTechnology
 from kurator.inquiries import services
 from kurator.inquiries.models import Assignment, RuleKind
@@ -97,7 +98,7 @@ def test_round_robin_is_fair_and_goes_to_who_waited_longest(head, team):
     assert Assignment.objects.filter(rule=rule).count() == 3
 
     # Someone who joins the team has never had a client: they are next.
-    newcomer = UserFactory(username="newcomer", role=Role.SENIOR_MANAGER)
+    newcomer = cast(User, UserFactory(username="newcomer", role=Role.SENIOR_MANAGER))
     distribution_rule_save(
         actor=head, rule=rule, name="Команда", kind=RuleKind.ROUND_ROBIN, members=[*team, newcomer]
     )

@@ -336,11 +336,11 @@ def test_late_inquiries_are_flagged_and_filtered(client_company, manager, head):
     services.inquiry_take(actor=manager, inquiry=taken_late)
     in_time = _create(actor=None, channel="web_form", email="office@romashka.ru")
     services.inquiry_take(actor=manager, inquiry=in_time)
-    flags = {i.pk: i.is_late for i in selectors.inquiry_list(actor=head, status="all")}
+    flags = {i.pk: i.is_late for i in selectors.inquiry_list(actor=head, status="all")}  # type: ignore[attr-defined]
     assert flags == {waiting.pk: True, taken_late.pk: True, in_time.pk: False}
     late = selectors.inquiry_list(actor=head, status="all", late=True)
     assert {i.pk for i in late} == {waiting.pk, taken_late.pk}
-    assert selectors.inquiry_get(actor=head, inquiry_id=waiting.pk).is_late
+    assert selectors.inquiry_get(actor=head, inquiry_id=waiting.pk).is_late  # type: ignore[attr-defined]
 
 
 def test_list_filters_and_search(client_company, manager, other_manager, head):
@@ -375,7 +375,7 @@ def test_list_runs_the_same_queries_for_any_length(client_company, head, django_
 
     def read():
         return [
-            (i.company, i.curator, i.source, i.taken_by, i.is_late)
+            (i.company, i.curator, i.source, i.taken_by, i.is_late)  # type: ignore[attr-defined]
             for i in selectors.inquiry_list(actor=head)
         ]
 
