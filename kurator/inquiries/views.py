@@ -124,6 +124,20 @@ def _per_page(request: HttpRequest) -> int:
     return value if value in PER_PAGE_CHOICES else PER_PAGE
 
 
+def _registered_message(inquiry: Inquiry) -> str:
+    """Where the new inquiry went, in one sentence; the detail page below explains why."""
+    if inquiry.needs_review:
+        return _(
+            "The inquiry was registered. It may come from a client in the base: it waits for the head "
+            "of sales."
+        )
+    if inquiry.curator is not None:
+        return _("The inquiry was registered and given to %(curator)s.") % {
+            "curator": inquiry.curator.full_name
+        }
+    return _("The inquiry was registered; it has no curator yet.")
+
+
 # Entry form -----------------------------------------------------------------------------------------------
 
 
@@ -139,7 +153,7 @@ def inquiry_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("The inquiry was registered."))
+            messages.success(request, _registered_message(inquiry))
             return redirect("inquiries:detail", pk=inquiry.pk)
     return render(request, "inquiries/inquiry_form.html", {"form": form})
 
