@@ -49,14 +49,14 @@ def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
 # Inquiries ------------------------------------------------------------------------------------------------
 
 
-class ReasonSerializer(serializers.Serializer):
+class MatchReasonSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=_("inn, ogrn, phone, email, domain or name."))
     text = serializers.CharField(help_text=_("What matched, as a sentence."))
     company = serializers.IntegerField()
     score = serializers.FloatField(allow_null=True, help_text=_("Name similarity 0-100; null otherwise."))
 
 
-class CandidateSerializer(serializers.Serializer):
+class MatchCandidateSerializer(serializers.Serializer):
     company = serializers.IntegerField()
     name = serializers.CharField()
     curator = serializers.IntegerField()
@@ -66,8 +66,8 @@ class CandidateSerializer(serializers.Serializer):
 
 class MatchSerializer(serializers.Serializer):
     confidence = serializers.ChoiceField(choices=["certain", "strong", "possible", "none"])
-    reasons = ReasonSerializer(many=True)
-    candidates = CandidateSerializer(many=True, help_text=_("Companies found, best first."))
+    reasons = MatchReasonSerializer(many=True)
+    candidates = MatchCandidateSerializer(many=True, help_text=_("Companies found, best first."))
 
 
 def _reason(reason: dict[str, Any]) -> dict[str, Any]:
