@@ -174,6 +174,11 @@ class InquiryFilterForm(forms.Form):
             }
         )
         fields["q"].widget.input_type = "search"
+        fields["q"].widget.attrs["aria-label"] = _("Search")
+        for name in ("status", "channel", "curator"):
+            fields[name].widget.attrs.update({"class": "form-select", "aria-label": fields[name].label})
+        for name in ("late", "needs_review"):
+            fields[name].widget.attrs["class"] = "form-check-input"
 
     def values(self) -> dict[str, Any]:
         """Valid values only: a bad parameter in a shared link narrows nothing instead of failing."""

@@ -110,6 +110,8 @@ def inquiry_list(request: HttpRequest) -> HttpResponse:
     }
     htmx = getattr(request, "htmx", None)
     partial = bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+    if not partial and sees_all_by_default:
+        context["review_count"] = selectors.inquiry_list(actor=actor, needs_review=True).count()
     template = "inquiries/_inquiry_results.html" if partial else "inquiries/inquiry_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
@@ -191,7 +193,8 @@ def _detail_context(request: HttpRequest, inquiry: Inquiry, **extra: Any) -> dic
         "history": selectors.inquiry_history(inquiry=inquiry),
         "may_work": may_work,
         "may_review": may_review,
-        "can_take": may_work and inquiry.status == InquiryStatus.NEW,
+        # While the head of sales has to settle the client, nobody takes it (the service refuses too).
+        "can_take": may_work and inquiry.status == InquiryStatus.NEW and not inquiry.needs_review,
         "can_qualify": may_work and inquiry.status == InquiryStatus.TAKEN,
         "can_reject": may_work and is_open,
         "can_confirm": may_review and is_open and (inquiry.needs_review or inquiry.company_id is None),
@@ -385,7 +388,7 @@ def rule_meaning(rule: DistributionRule, members: list[User]) -> str:
             "technology": rule.sales_technology or "—"
         }
     else:
-        condition = _("Any other new client")
+        condition = _("All other new clients")
     if len(members) == 1:
         return _("%(condition)s go to %(names)s.") % {"condition": condition, "names": names}
     return _("%(condition)s go in turn to %(names)s (whoever got one longest ago is next).") % {

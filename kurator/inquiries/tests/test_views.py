@@ -459,3 +459,20 @@ def test_the_response_report_counts_per_channel_and_manager(head, manager, curat
     assert 'data-testid="total-inquiries">1<' in page
     assert "Web form" in page and manager.full_name in page
     assert text_of(login(head).get(reverse("inquiries:report"), {"from": "bad", "to": "2020-01-01"}))
+
+
+def test_nobody_sees_take_while_the_head_has_to_review(head, manager, possible_inquiry):
+    """R2: while the client is unsettled there is no Take button; a seller is told why."""
+    head_page = text_of(login(head).get(reverse("inquiries:detail", args=[possible_inquiry.pk])))
+    assert 'data-testid="take"' not in head_page and "Confirm the match" in head_page
+    seller_page = text_of(login(manager).get(reverse("inquiries:detail", args=[possible_inquiry.pk])))
+    assert 'data-testid="take"' not in seller_page and 'data-testid="waits-review"' in seller_page
+    assert "Confirm the match" not in seller_page
+
+
+def test_the_head_sees_the_settings_and_the_review_count(head, manager, possible_inquiry):
+    """R2: the list links the head of sales to the review queue (with its count) and the settings."""
+    page = text_of(login(head).get(reverse("inquiries:list")))
+    assert reverse("inquiries:settings_standards") in page and reverse("inquiries:review") in page
+    seller = text_of(login(manager).get(reverse("inquiries:list")))
+    assert reverse("inquiries:settings_standards") not in seller and reverse("inquiries:review") not in seller
