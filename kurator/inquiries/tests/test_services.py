@@ -422,3 +422,24 @@ def test_history_records_who_did_what(client_company, manager):
     history = selectors.inquiry_history(inquiry=inquiry)
     assert [e.user for e in history] == [manager, None]
     assert "status" in {c.field for c in history[0].changes}
+
+
+def test_a_company_opened_meanwhile_is_found_again_not_duplicated(manager, other_manager, monkeypatch):
+    """R2: if the INN's company appears between the match and the insert (a parallel inquiry), the unique
+    INN/KPP constraint refuses the twin and the inquiry is attached to the company found on a new match."""
+    existing = company_factory(actor=other_manager, inn=SBER_INN, kpp="")
+    real_match = services._match
+    calls = {"count": 0}
+
+    def blind_then_real(inquiry):
+        calls["count"] += 1
+        # The first two matches (before and after the lock) miss it, as if it were not committed yet.
+        return services.matching.MatchResult() if calls["count"] <= 2 else real_match(inquiry)
+
+    monkeypatch.setattr(services, "_match", blind_then_real)
+    companies = Company.objects.count()
+    inquiry = _create(actor=manager, company_name="ООО «Сбер»", inn=SBER_INN, phone="+79161112233")
+    assert calls["count"] == 3
+    assert Company.objects.count() == companies
+    assert (inquiry.company, inquiry.curator) == (existing, other_manager)
+    assert inquiry.match_confidence == "certain"
