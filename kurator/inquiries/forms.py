@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from kurator.access.scoping import curator_candidates, visible_companies
 from kurator.accounts.models import User
 from kurator.companies.models import ApplicationSphere, Company, ContactSource, SalesTechnology
+from kurator.companies.selectors import company_list
 from kurator.core.requisites import clean_number
 from kurator.inquiries.models import (
     Channel,
@@ -203,9 +204,9 @@ class ConfirmMatchForm(forms.Form):
 
     decision = forms.CharField(widget=forms.HiddenInput, required=False)
     company = forms.IntegerField(label=_("Company"), required=False, min_value=1, max_value=2**63 - 1)
-    company_inn = forms.CharField(
-        label=_("Or another company by INN"),
-        max_length=32,
+    company_query = forms.CharField(
+        label=_("Or another company: INN or name"),
+        max_length=200,
         required=False,
         help_text=_("When the right company is not among the candidates."),
     )
@@ -213,28 +214,51 @@ class ConfirmMatchForm(forms.Form):
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.actor = actor
+        self.fields["company_query"].widget.attrs["autocomplete"] = "off"
+
+    def _find(self, query: str) -> Company | None:
+        """The one company the head of sales named by INN or by (part of) its name."""
+        companies = visible_companies(self.actor).filter(merged_into__isnull=True)
+        digits = clean_number(query)
+        if digits.isdigit() and len(digits) in (10, 12):
+            found = list(companies.filter(inn=digits).order_by("id")[:1])
+        else:
+            found = list(company_list(actor=self.actor, search=query).filter(merged_into__isnull=True)[:2])
+        if len(found) > 1:
+            self.add_error(
+                "company_query",
+                forms.ValidationError(
+                    _("Several companies match “%(query)s”: type more of the name, or the INN."),
+                    code="ambiguous",
+                    params={"query": query},
+                ),
+            )
+            return None
+        if not found:
+            self.add_error(
+                "company_query",
+                forms.ValidationError(
+                    _("No company matching “%(query)s” is in the base."),
+                    code="not_found",
+                    params={"query": query},
+                ),
+            )
+            return None
+        return found[0]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("decision") == self.NEW_CLIENT:
             data["target"] = None
             return data
-        companies = visible_companies(self.actor).filter(merged_into__isnull=True)
+        query = " ".join((data.get("company_query") or "").split())
         target = None
-        if data.get("company_inn"):
-            inn = clean_number(data["company_inn"])
-            target = companies.filter(inn=inn).order_by("id").first() if inn else None
-            if target is None:
-                self.add_error(
-                    "company_inn",
-                    forms.ValidationError(
-                        _("No client with INN %(inn)s is in the base."),
-                        code="not_found",
-                        params={"inn": inn or data["company_inn"]},
-                    ),
-                )
+        if query:
+            target = self._find(query)
         elif data.get("company"):
-            target = companies.filter(pk=data["company"]).first()
+            target = (
+                visible_companies(self.actor).filter(pk=data["company"], merged_into__isnull=True).first()
+            )
             if target is None:
                 self.add_error(
                     "company", forms.ValidationError(_("This company is not in the base."), code="not_found")

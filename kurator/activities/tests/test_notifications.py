@@ -216,3 +216,21 @@ def test_api_refuses_bad_ids_and_anonymous(manager):
     assert response.status_code == 400
     assert Client().get("/api/v1/notifications/").status_code in {401, 403}
     assert Notification.objects.filter(read_at__isnull=False).count() == 0
+
+
+def test_an_inquiry_given_to_a_curator_rings_their_bell(manager, django_capture_on_commit_callbacks):
+    """R2: an inquiry from the curator's client shows in their bell and list, and opens the inquiry."""
+    from kurator.inquiries import services as inquiry_services
+    from tests.factories import company_factory
+
+    company = company_factory(actor=manager, full_name="ООО «Колокольчик»", phones=["+7 916 222-33-44"])
+    with django_capture_on_commit_callbacks(execute=True):
+        inquiry = inquiry_services.inquiry_create(actor=None, channel="phone", phone="+7 916 222-33-44")
+    assert inquiry.company == company
+    client = login(manager)
+    response = client.get(reverse("notifications:list"))
+    assert badge(response) == "1" and "Колокольчик" in unescape(response.content.decode())
+    notification = Notification.objects.get(recipient=manager)
+    opened = client.get(reverse("notifications:open", args=[notification.pk]))
+    assert opened["Location"] == reverse("inquiries:detail", args=[inquiry.pk])
+    assert badge(client.get(reverse("notifications:list"))) is None

@@ -285,7 +285,7 @@ def test_the_head_finds_another_company_by_inn(head, possible_inquiry, other_man
     other = company_factory(actor=other_manager, full_name="ООО «Лютик»")
     login(head).post(
         reverse("inquiries:confirm_match", args=[possible_inquiry.pk]),
-        {"decision": "attach", "company_inn": other.inn},
+        {"decision": "attach", "company_query": other.inn},
     )
     possible_inquiry.refresh_from_db()
     assert possible_inquiry.company == other and possible_inquiry.curator == other_manager
@@ -316,10 +316,10 @@ def test_an_unknown_inn_is_a_field_error(head, possible_inquiry):
     """R2: a company INN not in the base is named on the detail page; nothing changes."""
     response = login(head).post(
         reverse("inquiries:confirm_match", args=[possible_inquiry.pk]),
-        {"decision": "attach", "company_inn": "7707083893"},
+        {"decision": "attach", "company_query": "7707083893"},
     )
     assert response.status_code == 400
-    assert "No client with INN 7707083893" in text_of(response)
+    assert "No company matching “7707083893” is in the base." in text_of(response)
     possible_inquiry.refresh_from_db()
     assert possible_inquiry.needs_review
 
@@ -476,3 +476,25 @@ def test_the_head_sees_the_settings_and_the_review_count(head, manager, possible
     assert reverse("inquiries:settings_standards") in page and reverse("inquiries:review") in page
     seller = text_of(login(manager).get(reverse("inquiries:list")))
     assert reverse("inquiries:settings_standards") not in seller and reverse("inquiries:review") not in seller
+
+
+def test_the_head_finds_another_company_by_name(head, possible_inquiry, other_manager):
+    """R2: the head of sales may name the company by part of its name; an ambiguous name is refused."""
+    company_factory(actor=other_manager, full_name="ООО «Василёк-Север»")
+    company_factory(actor=other_manager, full_name="ООО «Василёк-Юг»")
+    client = login(head)
+    response = client.post(
+        reverse("inquiries:confirm_match", args=[possible_inquiry.pk]),
+        {"decision": "attach", "company_query": "Василёк"},
+    )
+    assert response.status_code == 400 and "Several companies match" in text_of(response)
+    possible_inquiry.refresh_from_db()
+    assert possible_inquiry.needs_review
+    client.post(
+        reverse("inquiries:confirm_match", args=[possible_inquiry.pk]),
+        {"decision": "attach", "company_query": "василек-юг"},
+    )
+    possible_inquiry.refresh_from_db()
+    assert (
+        possible_inquiry.company.full_name == "ООО «Василёк-Юг»" and possible_inquiry.curator == other_manager
+    )
