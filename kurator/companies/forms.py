@@ -432,7 +432,9 @@ class MergeSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["q"]
         field.widget.input_type = "search"
-        field.widget.attrs.update({"placeholder": _("INN, name or phone"), "autocomplete": "off"})
+        field.widget.attrs.update(
+            {"placeholder": _("INN, name or phone"), "autocomplete": "off", "class": "form-control"}
+        )
 
 
 class MergeForm(forms.Form):
