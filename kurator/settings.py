@@ -218,6 +218,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a "status"; each choice set gets its own stable name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "CompanyStatusEnum": "kurator.companies.models.CompanyStatus",
+        "InquiryStatusEnum": "kurator.inquiries.models.InquiryStatus",
+        "ImportStatusEnum": "kurator.inquiries.models.ImportStatus",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -235,6 +241,16 @@ if HTTPS:
 
 # A dossier section not updated for this many days is marked stale (D11).
 KURATOR_STALE_AFTER_DAYS = int(os.environ.get("KURATOR_STALE_AFTER_DAYS", "180"))
+
+# The client-list import (S1): the largest file accepted, and the most rows read from one file.
+KURATOR_IMPORT_MAX_BYTES = int(os.environ.get("KURATOR_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+KURATOR_IMPORT_MAX_ROWS = int(os.environ.get("KURATOR_IMPORT_MAX_ROWS", "100000"))
+
+# The public inquiry form (R2): submissions per client IP per window, and how many proxies in front of Kurator
+# add themselves to X-Forwarded-For (behind nginx set 1, or every visitor shares the proxy's rate limit).
+KURATOR_PUBLIC_FORM_RATE_LIMIT = int(os.environ.get("KURATOR_PUBLIC_FORM_RATE_LIMIT", "5"))
+KURATOR_PUBLIC_FORM_RATE_WINDOW = int(os.environ.get("KURATOR_PUBLIC_FORM_RATE_WINDOW", "600"))
+KURATOR_TRUSTED_PROXY_COUNT = int(os.environ.get("KURATOR_TRUSTED_PROXY_COUNT", "0"))
 
 LOGGING = {
     "version": 1,

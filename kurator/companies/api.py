@@ -12,6 +12,7 @@ from typing import Any, cast
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import ResolverMatch, reverse
@@ -25,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kurator.access.policy import can
 from kurator.access.scoping import (
     access_bank_account_by_id,
     access_company_by_id,
@@ -359,15 +361,28 @@ class CompanyViewSet(
         data, _version, _reason = _service_fields(serializer)
         serializer.instance = services.company_create(actor=self.actor, **data)
 
+    @transaction.atomic
     def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data, version, reason = _service_fields(serializer)
-        serializer.instance = services.company_update(
-            actor=self.actor,
-            company=cast(Company, serializer.instance),
-            expected_version=version,
-            reason=reason,
-            **data,
+        company = cast(Company, serializer.instance)
+        new_curator = data.get("curator")
+        # A curator change through the API is the same act as on the curator page (reason, notices, open
+        # inquiries follow); for anyone else company_update itself refuses the field.
+        reassign = (
+            new_curator is not None
+            and getattr(new_curator, "pk", new_curator) != company.curator_id
+            and can(self.actor, "companies.change_curator")
         )
+        if reassign:
+            data.pop("curator")
+        company = services.company_update(
+            actor=self.actor, company=company, expected_version=version, reason=reason, **data
+        )
+        if reassign:
+            company = services.company_reassign(
+                actor=self.actor, company=company, curator=new_curator, reason=reason
+            )
+        serializer.instance = company
 
     @extend_schema(responses=HistoryEntrySerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filter_backends=[])
