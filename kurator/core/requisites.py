@@ -414,6 +414,28 @@ _PHONE_REASONS = {
 }
 
 
+# A Russian number as offices write it: digits, spaces, brackets, dashes, maybe a leading "+".
+_RU_SPELLING_RE = re.compile(r"\+?[0-9][0-9 ()\-]*")
+
+
+def _russian_e164(text: str) -> str | None:
+    """The E.164 form of a valid Russian number in a usual spelling, without phonenumbers' general parser
+    (two thirds of the cost, which an import of 100,000 rows feels); None sends the text the full way."""
+    if not _RU_SPELLING_RE.fullmatch(text):
+        return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("+"):
+        national = digits[1:] if len(digits) == 11 and digits[0] == "7" else ""
+    elif len(digits) == 11 and digits[0] in "78":
+        national = digits[1:]  # the country code, or the trunk prefix 8
+    else:
+        national = digits if len(digits) == 10 else ""
+    if not national or national[0] == "0":
+        return None
+    number = phonenumbers.PhoneNumber(country_code=7, national_number=int(national))
+    return "+7" + national if phonenumbers.is_valid_number(number) else None
+
+
 def normalize_phone(value: str, region: str = "RU", *, keep_extension: bool = True) -> str:
     """Return the phone number in E.164 form, e.g. ``"+74951234567"``.
 
@@ -428,6 +450,10 @@ def normalize_phone(value: str, region: str = "RU", *, keep_extension: bool = Tr
     Raises ``ValidationError(code="phone_invalid")`` with a message naming the reason.
     """
     text = _as_text(value).strip()
+    if region == "RU":
+        shortcut = _russian_e164(text)
+        if shortcut is not None:
+            return shortcut
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

@@ -22,12 +22,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -58,6 +59,10 @@ DEFAULT_MAX_ROWS = 100_000
 # More columns than any client list has; a sheet claiming thousands is cut here rather than read.
 MAX_COLUMNS = 200
 BATCH_SIZE = 1000
+# Reasons kept on a new row about companies that share its phone or e-mail but have another INN.
+MAX_NOTES = 3
+# A name shared by hundreds of firms («Вектор») is compared with the first ones only: one is enough to decide.
+MAX_NAMESAKES = 20
 
 NEW = "new"
 DUPLICATE = "duplicate"
@@ -700,6 +705,47 @@ def _phone_key(stored: str) -> str:
     return str(stored).split(";", 1)[0].strip()
 
 
+def _stored_email(email: str) -> str:
+    # The services store e-mails lower-cased; fold() is what the matcher compares, and the same for ASCII.
+    return email.lower() if email.isascii() else fold(email)
+
+
+_SIMPLE_URL_RE = re.compile(r"https?://([a-z0-9.\-]+)(?:[/?#]|\Z)")
+
+
+def _website_domain(website: str) -> str:
+    """:func:`kurator.inquiries.matching.website_domain`, without parsing the usual ``https://host/…``."""
+    match = _SIMPLE_URL_RE.match(website)
+    if match is None:
+        return matching.website_domain(website)
+    host = match[1].strip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    return host if matching._DOMAIN_RE.match(host) else ""
+
+
+def _array_items(model: Any, column: str, *, live: bool = False) -> Iterator[tuple[int, str, str]]:
+    """(company id, person's name or "", item) for every item of a JSON list column of companies or people,
+    unnested by the database: 300,000 JSON documents are not decoded one by one in Python."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(column)
+    if model is Company:
+        owner, person, condition = "t.id", "''", "t.merged_into_id IS NULL"
+    else:
+        owner, person, condition = "t.company_id", "t.full_name", "t.is_active"
+    if connection.vendor == "postgresql":
+        source = f"{table} t CROSS JOIN LATERAL jsonb_array_elements_text(t.{column}) AS e(value)"
+        condition += f" AND jsonb_typeof(t.{column}) = 'array'"
+    else:
+        source = f"{table} t, json_each(t.{column}) AS e"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {owner}, {person}, e.value FROM {source} WHERE {condition}")  # noqa: S608
+        while batch := cursor.fetchmany(10000):
+            for company_id, name, value in batch:
+                if isinstance(value, str) and value:
+                    yield company_id, name, value
+
+
 class BulkMatcher:
     """:func:`kurator.inquiries.matching.match_company` for many rows at once.
 
@@ -720,8 +766,12 @@ class BulkMatcher:
         self.email: dict[str, list[tuple[int, str]]] = {}
         self.domain: dict[str, list[tuple[int, str, str]]] = {}
         self.name: dict[str, list[int]] = {}
+        self.name_without_inn: dict[str, list[int]] = {}
+        self.name_of: dict[int, str] = {}
         self.inn_of: dict[int, str] = {}
         self.public_domains: set[str] = set()
+        self._domains: dict[str, str] = {}  # what follows "@" -> the corporate domain, or "" if public
+        self._texts: dict[str, str] = {}
 
     @classmethod
     def load(cls) -> BulkMatcher:
@@ -739,52 +789,71 @@ class BulkMatcher:
             return company_id
 
         rows = Company.objects.values_list(
-            "id", "inn", "kpp", "ogrn", "phones", "emails", "website", "sort_name", "merged_into_id"
+            "id", "inn", "kpp", "ogrn", "website", "sort_name", "merged_into_id"
         )
-        live: set[int] = set()
-        for company_id, inn, kpp, ogrn, phones, emails, website, sort_name, merged_into in rows.iterator(
-            chunk_size=5000
-        ):
+        for company_id, inn, kpp, ogrn, website, sort_name, merged_into in rows.iterator(chunk_size=10000):
             if merged_into is not None:
                 # A merged duplicate keeps its INN row (the unique constraint sees it): its survivor answers.
                 if inn:
                     matcher.inn.setdefault(inn, []).append((resolve(company_id), kpp))
                 continue
-            live.add(company_id)
             matcher.inn_of[company_id] = inn
             if inn:
                 matcher.inn.setdefault(inn, []).append((company_id, kpp))
             if ogrn:
                 matcher.ogrn.setdefault(ogrn, []).append(company_id)
-            for phone in phones or []:
-                matcher.phone.setdefault(_phone_key(phone), []).append((company_id, ""))
-            for email in emails or []:
-                matcher._add_email(company_id, fold(email), "")
-            site = matching.website_domain(website or "")
-            if site:
-                matcher.domain.setdefault(site, []).append((company_id, "website", site))
+            if website:
+                site = _website_domain(website)
+                if site:
+                    matcher.domain.setdefault(site, []).append((company_id, "website", site))
             if sort_name:
-                matcher.name.setdefault(sort_name, []).append(company_id)
-        people = Contact.objects.filter(is_active=True).values_list(
-            "company_id", "full_name", "phones", "emails"
-        )
-        for company_id, full_name, phones, emails in people.iterator(chunk_size=5000):
-            if company_id not in live:
-                continue
-            for phone in phones or []:
-                matcher.phone.setdefault(_phone_key(phone), []).append((company_id, full_name))
-            for email in emails or []:
-                matcher._add_email(company_id, fold(email), full_name)
+                matcher.add_name(sort_name, company_id, inn)
+        live = matcher.inn_of
+        for company_id, person, phone in _array_items(Company, "phones", live=True):
+            matcher.phone.setdefault(_phone_key(phone), []).append((company_id, person))
+        for company_id, person, email in _array_items(Company, "emails", live=True):
+            matcher._add_email(company_id, _stored_email(email), person)
+        for company_id, person, phone in _array_items(Contact, "phones"):
+            if company_id in live:
+                matcher.phone.setdefault(_phone_key(phone), []).append((company_id, person))
+        for company_id, person, email in _array_items(Contact, "emails"):
+            if company_id in live:
+                matcher._add_email(company_id, _stored_email(email), person)
         return matcher
 
     def _add_email(self, ref: int, email: str, person: str) -> None:
         self.email.setdefault(email, []).append((ref, person))
-        domain = matching.email_domain(email)
-        if domain and not self.is_public(domain):
+        domain = self.corporate_domain(email)
+        if domain:
             self.domain.setdefault(domain, []).append((ref, "email", email))
+
+    def corporate_domain(self, email: str) -> str:
+        """The e-mail's domain unless it is a public mail service (checked once per domain)."""
+        tail = email.rpartition("@")[2]
+        domain = self._domains.get(tail)
+        if domain is None:
+            domain = matching.email_domain(email)
+            if domain and self.is_public(domain):
+                domain = ""
+            self._domains[tail] = domain
+        return domain
 
     def is_public(self, domain: str) -> bool:
         return any(s in self.public_domains for s in _suffixes(domain))
+
+    def reason(self, key: str, company_id: int, score: float | None = None, **params: Any) -> dict[str, Any]:
+        """:func:`kurator.inquiries.matching._reason`, its sentence translated once per run, not per row."""
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = str(matching.MESSAGES[key])
+        return {
+            "code": matching._CODE[key],
+            "text": text % params,
+            "company": company_id,
+            "score": score,
+            "key": key,
+            "params": params,
+        }
 
     def find(
         self, *, inn: str, kpp: str, ogrn: str, phones: list[str], emails: list[str], name: str
@@ -794,7 +863,7 @@ class BulkMatcher:
 
         def add(ref: int, key: str, **params: Any) -> None:
             if ref > 0:
-                reason = matching._reason(key, ref, score=100.0 if key == "name_same" else None, **params)
+                reason = self.reason(key, ref, score=100.0 if key == "name_same" else None, **params)
             else:
                 reason = _file_reason("file_" + key.split("_company")[0].split("_person")[0], -ref, **params)
             reasons = found.setdefault(ref, [])
@@ -825,8 +894,8 @@ class BulkMatcher:
                     add(ref, "email_person", email=email, person=person)
                 else:
                     add(ref, "email_company", email=email)
-            domain = matching.email_domain(email)
-            if domain and not self.is_public(domain):
+            domain = self.corporate_domain(email)
+            if domain:
                 domains.add(domain)
         for domain in sorted(domains):
             for ref, kind, example in self.domain.get(domain, ()):
@@ -839,7 +908,11 @@ class BulkMatcher:
                 else:
                     add(ref, "domain_website", domain=domain, website=example)
         if name:
-            for ref in self.name.get(name, ()):
+            # Namesakes with another INN are other legal entities (the verdict would drop them): a row with an
+            # INN looks only at names without one; the same INN is a reason of its own above.
+            namesakes = [ref for ref, _kpp in self.inn.get(inn, ()) if self.name_of.get(ref) == name]
+            namesakes += self.name_without_inn.get(name, []) if inn else self.name.get(name, [])
+            for ref in namesakes[:MAX_NAMESAKES]:
                 if ref > 0:
                     add(ref, "name_same", name=name)
                 else:
@@ -861,7 +934,13 @@ class BulkMatcher:
         for email in emails:
             self._add_email(ref, email, "")
         if name:
-            self.name.setdefault(name, []).append(ref)
+            self.add_name(name, ref, inn)
+
+    def add_name(self, name: str, ref: int, inn: str) -> None:
+        self.name_of[ref] = name
+        self.name.setdefault(name, []).append(ref)
+        if not inn:
+            self.name_without_inn.setdefault(name, []).append(ref)
 
     def verdict(
         self, found: dict[int, list[dict[str, Any]]], inn: str
@@ -876,11 +955,13 @@ class BulkMatcher:
             their_inn = self.inn_of.get(ref, "")
             best = max((_RANK[_level(r)] for r in reasons), default=0)
             if best < _RANK[matching.CERTAIN] and inn and their_inn and their_inn != inn:
-                notes.extend(reasons)
+                # A shared phone or e-mail is worth a look; a shared common name («Вектор») is not.
+                if best == _RANK[matching.STRONG]:
+                    notes.extend(r for r in reasons if _level(r) == matching.STRONG)
                 continue
             candidates.append((best, len(reasons), ref, reasons))
         if not candidates:
-            return None, notes
+            return None, notes[:MAX_NOTES]
         # Strongest evidence first; a company of the base before a row of the file; then the lowest id.
         candidates.sort(key=lambda c: (-c[0], -c[1], c[2] < 0, abs(c[2])))
         _best, _count, ref, reasons = candidates[0]
@@ -944,13 +1025,18 @@ class RowResult:
     bank_fields: dict[str, Any] | None = None
     source: ContactSource | None = None
     status_value: str = CompanyStatus.PROSPECT
+    sort_name: str = ""
 
     def report(self) -> dict[str, Any]:
+        """The row as kept in a batch. A reason with a key is stored without its sentence (rendered again by
+        :func:`reason_text` in the reader's language): 100,000 rows of repeated sentences weigh megabytes."""
         entry: dict[str, Any] = {
             "row": self.row,
             "status": self.status,
             "company": self.company,
-            "reasons": self.reasons,
+            "reasons": [
+                {k: v for k, v in r.items() if k != "text"} if "key" in r else r for r in self.reasons
+            ],
             "name": self.name,
             "inn": self.inn,
         }
@@ -999,6 +1085,13 @@ def _pad_number(value: str, lengths: dict[int, int], check: Any = None) -> str:
             return value
         return padded
     return value
+
+
+@dataclass
+class _Named:
+    """What build_sort_name reads of a company, without building a model instance for every row."""
+
+    short_name: str
 
 
 class _Analyser:
@@ -1125,7 +1218,7 @@ class _Analyser:
             + [_phone_key(p) for p in (contact_cleaned or {}).get("phones", [])],
             "emails": [fold(e) for e in cleaned.get("emails", [])]
             + [fold(e) for e in (contact_cleaned or {}).get("emails", [])],
-            "name": build_sort_name(Company(short_name=cleaned["short_name"])),
+            "name": build_sort_name(cast(Company, _Named(cleaned["short_name"]))),
         }
         found = self.matcher.find(**keys)
         ref, reasons = self.matcher.verdict(found, keys["inn"])
@@ -1144,6 +1237,7 @@ class _Analyser:
         result.bank_fields = bank_cleaned
         result.source = source
         result.status_value = status_value
+        result.sort_name = keys["name"]
         return result
 
 
@@ -1385,45 +1479,108 @@ def _write(analysis: Analysis, *, actor: User, batch: ImportBatch) -> None:
         status = checklist_status(company, people, row.bank_fields is not None, False)
         company.completeness = completeness_of(status)
         company.search_text = build_search_text(company, people)
-        company.sort_name = build_sort_name(company)
+        company.sort_name = row.sort_name  # build_sort_name of the same short name, computed by the analysis
         companies.append(company)
-    created = bulk_create_with_history(
-        companies,
-        Company,
-        batch_size=BATCH_SIZE,
-        default_user=actor,
-        default_change_reason=reason,
-        default_date=now,
-    )
+    _insert(Company, companies, actor=actor, reason=reason, when=now)
     for index, contact in contacts:
-        contact.company_id = created[index].pk
+        contact.company_id = companies[index].pk
     for index, account in accounts:
-        account.company_id = created[index].pk
-    if contacts:
-        bulk_create_with_history(
-            [c for _i, c in contacts],
-            Contact,
-            batch_size=BATCH_SIZE,
-            default_user=actor,
-            default_change_reason=reason,
-            default_date=now,
-        )
-    if accounts:
-        bulk_create_with_history(
-            [a for _i, a in accounts],
-            BankAccount,
-            batch_size=BATCH_SIZE,
-            default_user=actor,
-            default_change_reason=reason,
-            default_date=now,
-        )
+        account.company_id = companies[index].pk
+    _insert(Contact, [c for _i, c in contacts], actor=actor, reason=reason, when=now)
+    _insert(BankAccount, [a for _i, a in accounts], actor=actor, reason=reason, when=now)
     by_row: dict[int, int] = {}
-    for row, company in zip(new_rows, created, strict=True):
+    for row, company in zip(new_rows, companies, strict=True):
         row.company = company.pk
         by_row[row.row] = company.pk
     for row in analysis.rows:
         if row.duplicate_of_row is not None and row.company is None:
             row.company = by_row.get(row.duplicate_of_row)
+
+
+def _insert(model: Any, objs: list[Any], *, actor: User, reason: str, when: Any) -> None:
+    """Insert ``objs`` (setting their ids) with a creation record in the history for each, as their
+    services' ``save()`` would leave them: on PostgreSQL with COPY, elsewhere with bulk inserts."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        bulk_create_with_history(
+            objs,
+            model,
+            batch_size=BATCH_SIZE,
+            default_user=actor,
+            default_change_reason=reason,
+            default_date=when,
+        )
+        return
+    fields = model._meta.concrete_fields
+    with connection.cursor() as cursor:
+        # Ids come from the table's own sequence first, so that the rows and their history carry them.
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+    rows = _copy_values(fields, objs)
+    _copy(model._meta.db_table, [f.column for f in fields], rows)
+
+    history = model.history.model
+    extras = {
+        "history_date": when,
+        "history_change_reason": reason,
+        "history_type": "+",
+        "history_user_id": actor.pk,
+    }
+    position = {f.attname: i for i, f in enumerate(fields)}
+    columns = [f for f in history._meta.concrete_fields if f.attname != "history_id"]
+    picks = [(f.attname in extras, extras.get(f.attname), position.get(f.attname, -1)) for f in columns]
+    if any(not is_extra and index < 0 for is_extra, _value, index in picks):
+        raise TypeError(f"{history.__name__} has a column {model.__name__} has not")
+    _copy(
+        history._meta.db_table,
+        [f.column for f in columns],
+        ([value if is_extra else row[index] for is_extra, value, index in picks] for row in rows),
+    )
+
+
+def _copy_values(fields: list[Any], objs: list[Any]) -> list[list[Any]]:
+    """Column values of ``objs`` for COPY, as an INSERT would write them: created_at/updated_at filled in by
+    pre_save, JSON as its text; the driver adapts the rest (text, numbers, dates, booleans, NULL). Done per
+    field kind rather than through get_db_prep_save, which costs more than the COPY itself at 100,000 rows."""
+    plain, stamped, json_fields = [], [], []
+    for index, f in enumerate(fields):
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            stamped.append((index, f))
+        elif f.get_internal_type() == "JSONField":
+            json_fields.append((index, f.attname, f.encoder))
+        else:
+            plain.append((index, f.attname))
+    rows = []
+    width = len(fields)
+    for obj in objs:
+        row: list[Any] = [None] * width
+        values = obj.__dict__
+        for index, attname in plain:
+            row[index] = values[attname]
+        for index, attname, encoder in json_fields:
+            value = values[attname]
+            row[index] = None if value is None else json.dumps(value, ensure_ascii=False, cls=encoder)
+        for index, f in stamped:
+            row[index] = f.pre_save(obj, True)
+        rows.append(row)
+    return rows
+
+
+def _copy(table: str, columns: list[str], rows: Iterable[list[Any]]) -> None:
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(  # the driver's cursor: Django's has no COPY
+            f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 # 5. The result as XLSX -------------------------------------------------------------------------------------

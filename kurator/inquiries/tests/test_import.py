@@ -214,14 +214,14 @@ def test_an_applied_batch_is_not_applied_twice(head, manager):
 
 def test_a_failure_mid_way_leaves_the_base_as_it_was(head, manager, monkeypatch):
     """S1: the companies are inserted, then writing the people fails: nothing of the batch stays."""
-    real = importing.bulk_create_with_history
+    real = importing._insert
 
-    def failing(objs, model, **kwargs):
+    def failing(model, objs, **kwargs):
         if model is Contact:
             raise RuntimeError("disk full")
-        return real(objs, model, **kwargs)
+        return real(model, objs, **kwargs)
 
-    monkeypatch.setattr(importing, "bulk_create_with_history", failing)
+    monkeypatch.setattr(importing, "_insert", failing)
     batch = import_prepare(actor=head, data=CP1251, filename="a.csv", curator=manager)
     before = counts()
     with pytest.raises(RuntimeError):
@@ -231,7 +231,7 @@ def test_a_failure_mid_way_leaves_the_base_as_it_was(head, manager, monkeypatch)
     assert batch.status == ImportStatus.FAILED
 
     # Once the cause is gone, the failed batch can be applied.
-    monkeypatch.setattr(importing, "bulk_create_with_history", real)
+    monkeypatch.setattr(importing, "_insert", real)
     assert import_apply(actor=head, batch=batch).status == ImportStatus.APPLIED
     assert Company.objects.count() == before[0] + 6  # row 8 is new too: the base is empty here
 

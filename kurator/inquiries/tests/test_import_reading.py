@@ -309,3 +309,42 @@ def test_a_wrong_mapping_is_refused_with_a_reason(requested, words):
 def test_cells_that_would_run_as_formulas_are_escaped(value, escaped):
     """S1: cells starting with =, +, - or @ are written as text."""
     assert escape_cell(value) == escaped
+
+
+def test_the_phone_shortcut_for_russian_spellings_agrees_with_the_full_parser():
+    """S1: the import validates phones with normalize_phone, whose shortcut for Russian spellings (taken for
+    speed) gives exactly what phonenumbers' full parser gives, or leaves the number to it."""
+    import random
+
+    import phonenumbers
+
+    from kurator.core.requisites import _russian_e164
+
+    def full(text: str) -> str | None:
+        try:
+            number = phonenumbers.parse(text, "RU")
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(number) or number.extension:
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    rng = random.Random(20261127)
+    shortcuts = 0
+    for _ in range(20000):
+        digits = "".join(str(rng.randrange(10)) for _ in range(rng.choice((9, 10, 10, 11, 12))))
+        spelling = rng.choice(
+            (
+                "+" + digits,
+                "+7 " + digits,
+                "8" + digits,
+                "7" + digits,
+                digits,
+                f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}",
+            )
+        )
+        fast = _russian_e164(spelling)
+        if fast is not None:
+            shortcuts += 1
+            assert fast == full(spelling), spelling
+    assert shortcuts > 1000
