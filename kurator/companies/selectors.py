@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Field, Model, Prefetch, Q, QuerySet
+from django.db.models import Field, Max, Model, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.scoping import access_company_by_id, visible_companies
 from kurator.accounts.models import User
 from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact
-from kurator.core.requisites import normalize_phone
+from kurator.core.requisites import format_phone, normalize_phone
 from kurator.core.text import fold, search_digits
 
 SORTS: dict[str, tuple[str, ...]] = {
@@ -171,17 +171,27 @@ class Change:
 
 @dataclass
 class HistoryEntry:
+    """One record of the dossier's history. ``object_type`` and ``action`` are stable codes (the API's
+    contract); their ``*_label`` twins are the translated words people read."""
+
     when: datetime
     user: User | None
     object_type: str
+    object_type_label: str
     object_label: str
     object_id: int
     action: str
+    action_label: str
     reason: str
     changes: list[Change]
 
 
-ACTIONS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+# simple-history's type marks -> the stable action codes, and the codes' words.
+ACTION_CODES = {"+": "created", "~": "changed", "-": "deleted"}
+ACTIONS = {"created": _("created"), "changed": _("changed"), "deleted": _("deleted")}
+OBJECT_TYPES = {"company": _("Company"), "bank_account": _("Bank account"), "contact": _("Person")}
+# Fields holding normalised phone numbers (E.164): shown as people write them, like everywhere else.
+_PHONE_FIELDS = {"phones"}
 _SKIP = {
     "id",
     "created_at",
@@ -204,6 +214,8 @@ def _display(model: type[Model], name: str, value: Any, fk_labels: dict[tuple[ty
     if getattr(model_field, "choices", None):
         return dict(model_field.flatchoices).get(value, value)
     if isinstance(value, list):
+        if name in _PHONE_FIELDS:
+            return ", ".join(format_phone(str(v)) for v in value)
         return ", ".join(str(v) for v in value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
@@ -212,6 +224,42 @@ def _display(model: type[Model], name: str, value: Any, fk_labels: dict[tuple[ty
 
 def _categories_of(record: Any) -> list[str]:
     return sorted(str(link.productcategory) for link in record.historicalcompany_product_categories_set.all())
+
+
+def _historical_label(model: type[Model], record: Any) -> str:
+    """How a record was called when this historical row was written. Built from the row's own columns:
+    simple-history's ``record.instance`` would read the fields it does not keep from the live table, one
+    query per record, and the record is gone from there anyway."""
+    fields = [f.attname for f in model._meta.concrete_fields if hasattr(record, f.attname)]
+    values = {name: getattr(record, name) for name in fields}
+    return str(model(**values))
+
+
+def _fk_labels(
+    wanted: dict[type[Model], set[Any]], loaded: dict[tuple[type[Model], Any], Any]
+) -> dict[tuple[type[Model], Any], str]:
+    """The names of the related records, at most two queries per related model whatever the history length.
+
+    Live rows give today's name. A record deleted since (a person who left the dossier) keeps the name of
+    its last historical row: first from the rows already loaded for this history, then from its model's
+    history table, so that "reports to" never turns into a bare id."""
+    labels: dict[tuple[type[Model], Any], str] = {}
+    for related, ids in wanted.items():
+        for obj in related._default_manager.filter(pk__in=ids):
+            labels[(related, obj.pk)] = str(obj)
+        missing = {pk for pk in ids if (related, pk) not in labels}
+        for pk in list(missing):
+            record = loaded.get((related, pk))
+            if record is not None:
+                labels[(related, pk)] = _historical_label(related, record)
+                missing.discard(pk)
+        history = getattr(related, "history", None)
+        if not missing or history is None:
+            continue
+        latest = history.filter(id__in=missing).values("id").annotate(last=Max("history_id")).values("last")
+        for record in history.filter(history_id__in=latest):
+            labels[(related, record.id)] = _historical_label(related, record)
+    return labels
 
 
 def company_history(*, company: Company, limit: int | None = None) -> list[HistoryEntry]:
@@ -225,58 +273,65 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
             Company.history.filter(Q(id=company.pk) | Q(id__in=merged)).prefetch_related(
                 "historicalcompany_product_categories_set__productcategory"
             ),
-            str(_("Company")),
+            "company",
         ),
         (
             BankAccount,
             BankAccount.history.filter(Q(company_id=company.pk) | Q(company_id__in=merged)),
-            str(_("Bank account")),
+            "bank_account",
         ),
         (
             Contact,
             Contact.history.filter(Q(company_id=company.pk) | Q(company_id__in=merged)),
-            str(_("Person")),
+            "contact",
         ),
     ]
     records: list[tuple[type[Model], Any, str]] = []
-    for model, qs, label in sources:
+    for model, qs, object_type in sources:
         records += [
-            (model, r, label)
+            (model, r, object_type)
             for r in qs.select_related("history_user").order_by("history_date", "history_id")
         ]
 
     records.sort(key=lambda item: (item[1].history_date, item[1].history_id))
 
-    # Resolve every foreign key value with one query per related model, whatever the history length.
+    # Resolve every foreign key value with a fixed number of queries, whatever the history length.
     wanted: dict[type[Model], set[Any]] = {}
-    for model, record, _label in records:
+    loaded: dict[tuple[type[Model], Any], Any] = {}
+    for model, record, _type in records:
+        loaded[(model, record.id)] = record  # sorted by time: the last one written wins
         for model_field in model._meta.concrete_fields:
             if model_field.is_relation and model_field.name not in _SKIP and model_field.related_model:
                 value = getattr(record, model_field.attname, None)
                 if value is not None:
                     wanted.setdefault(model_field.related_model, set()).add(value)  # type: ignore[arg-type]
-    fk_labels: dict[tuple[type[Model], Any], str] = {}
-    for related, ids in wanted.items():
-        for obj in related._default_manager.filter(pk__in=ids):
-            fk_labels[(related, obj.pk)] = str(obj)
+    fk_labels = _fk_labels(wanted, loaded)
 
     entries: list[HistoryEntry] = []
     previous: dict[tuple[type[Model], int], Any] = {}
-    for model, record, type_label in records:
+    for model, record, object_type in records:
         key = (model, record.id)
         before = previous.get(key)
+        deleted = record.history_type == "-"
         changes: list[Change] = []
         fields = [f for f in model._meta.concrete_fields if f.name not in _SKIP]
         tracked = {f.name for f in record.__class__._meta.fields}
         for model_field in fields:
             if model_field.name not in tracked:
                 continue
-            new = getattr(record, model_field.attname)
-            old = getattr(before, model_field.attname) if before is not None else None
-            if record.history_type == "-" or (before is not None and old == new):
-                continue
-            if before is None and new in (None, "", [], False):
-                continue
+            value = getattr(record, model_field.attname)
+            if deleted:
+                # The deletion row holds the last values: shown as old → nothing, so none is lost from view.
+                old, new = value, None
+                if old in (None, "", [], False):
+                    continue
+            else:
+                new = value
+                old = getattr(before, model_field.attname) if before is not None else None
+                if before is not None and old == new:
+                    continue
+                if before is None and new in (None, "", [], False):
+                    continue
             changes.append(
                 Change(
                     model_field.name,
@@ -286,8 +341,11 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
                 )
             )
         if model is Company:
-            new_categories = _categories_of(record)
-            old_categories = _categories_of(before) if before is not None else []
+            if deleted:
+                old_categories, new_categories = _categories_of(record), []
+            else:
+                old_categories = _categories_of(before) if before is not None else []
+                new_categories = _categories_of(record)
             if new_categories != old_categories:
                 changes.append(
                     Change(
@@ -300,18 +358,21 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
         previous[key] = record
         if record.history_type == "~" and not changes:
             continue
+        action = ACTION_CODES[record.history_type]
         entries.append(
             HistoryEntry(
                 when=record.history_date,
                 user=record.history_user,
-                object_type=type_label,
+                object_type=object_type,
+                object_type_label=str(OBJECT_TYPES[object_type]),
                 object_label=str(
                     getattr(record, "short_name", None)
                     or getattr(record, "full_name", None)
                     or getattr(record, "settlement_account", "")
                 ),
                 object_id=record.id,
-                action=str(ACTIONS[record.history_type]),
+                action=action,
+                action_label=str(ACTIONS[action]),
                 reason=record.history_change_reason or "",
                 changes=changes,
             )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kurator.access.policy import can
 from kurator.accounts.models import User
-from kurator.companies.selectors import ACTIONS, Change, HistoryEntry, _display, search_terms
+from kurator.companies.selectors import ACTION_CODES, ACTIONS, Change, HistoryEntry, _display, search_terms
 from kurator.core.text import fold
 from kurator.inquiries.models import Channel, Inquiry, InquiryStatus
 
@@ -213,14 +213,17 @@ def inquiry_history(*, inquiry: Inquiry) -> list[HistoryEntry]:
         before = record
         if record.history_type == "~" and not changes:
             continue
+        action = ACTION_CODES[record.history_type]
         entries.append(
             HistoryEntry(
                 when=record.history_date,
                 user=record.history_user,
-                object_type=str(_("Inquiry")),
+                object_type="inquiry",
+                object_type_label=str(_("Inquiry")),
                 object_label=str(record.instance),
                 object_id=record.id,
-                action=str(ACTIONS[record.history_type]),
+                action=action,
+                action_label=str(ACTIONS[action]),
                 reason=record.history_change_reason or "",
                 changes=changes,
             )
