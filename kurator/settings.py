@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
         "CompanyStatusEnum": "kurator.companies.models.CompanyStatus",
         "InquiryStatusEnum": "kurator.inquiries.models.InquiryStatus",
         "ImportStatusEnum": "kurator.inquiries.models.ImportStatus",
+        "HistoryObjectTypeEnum": ["company", "bank_account", "contact"],
+        "HistoryActionEnum": ["created", "changed", "deleted"],
     },
 }
 

@@ -127,20 +127,38 @@ class HistoryUserSerializer(serializers.Serializer):
 
 
 class ChangeSerializer(serializers.Serializer):
+    """One changed field: ``field`` is the field's code, ``label`` its translated name, ``old`` and ``new``
+    the values as the History tab shows them."""
+
     field = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
-    # Values are shown as people read them (names of related records, labels of choices).
     old = serializers.CharField()
     new = serializers.CharField()
 
 
 class HistoryEntrySerializer(serializers.Serializer):
+    """One entry of a dossier's history (D11), newest first.
+
+    Codes are stable whatever the language: ``object_type`` is ``company``, ``bank_account`` or ``contact``;
+    ``action`` is ``created``, ``changed`` or ``deleted``; each change's ``field`` is the field's name in this
+    API. ``object_type_label``, ``action_label`` and each change's ``label`` are the same in words, in the
+    request's language (Accept-Language).
+
+    ``old`` and ``new`` are display text, exactly what the History tab shows, because the history is read
+    by people: related records by name (a person deleted since keeps their last name), choices by label,
+    flags as yes/no, lists comma-separated and phones formatted (``+7 495 123-45-67``, not the stored
+    E.164). Machines that need the raw values read them from the resources themselves. A ``deleted``
+    entry lists the record's last values as ``old`` with an empty ``new``.
+    """
+
     when = serializers.DateTimeField()
     user = HistoryUserSerializer(allow_null=True)
-    object_type = serializers.CharField()
+    object_type = serializers.ChoiceField(choices=["company", "bank_account", "contact"])
+    object_type_label = serializers.CharField()
     object_label = serializers.CharField()
     object_id = serializers.IntegerField()
-    action = serializers.CharField()
+    action = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    action_label = serializers.CharField()
     reason = serializers.CharField()
     changes = ChangeSerializer(many=True)
 

@@ -362,8 +362,10 @@ def test_history_lists_who_changed_what_newest_first(manager, company):
     assert body["count"] == 4 and body["next"] and len(body["results"]) == 2
     latest = body["results"][0]
     assert set(latest) == {
-        "when", "user", "object_type", "object_label", "object_id", "action", "reason", "changes"
+        "when", "user", "object_type", "object_type_label", "object_label", "object_id", "action",
+        "action_label", "reason", "changes"
     }  # fmt: skip
+    assert (latest["object_type"], latest["action"]) == ("contact", "changed")
     assert latest["object_id"] == contact.pk and latest["object_label"] == "Иванов Иван"
     assert latest["user"] == {"id": manager.pk, "username": manager.username, "full_name": manager.full_name}
     assert latest["changes"] == [
@@ -374,6 +376,36 @@ def test_history_lists_who_changed_what_newest_first(manager, company):
     city_change = second_page[0]
     assert city_change["object_id"] == company.pk
     assert [(c["field"], c["old"], c["new"]) for c in city_change["changes"]] == [("city", "Москва", "Тула")]
+
+
+@pytest.mark.parametrize(
+    ("language", "person", "changed"), [("ru", "Контактное лицо", "изменение"), ("en", "Person", "changed")]
+)
+def test_history_codes_do_not_change_with_the_language(manager, company, language, person, changed):
+    """D11: ``object_type``, ``action`` and each change's ``field`` are codes an integration can rely on in
+    any language; the ``*_label`` fields carry the words in the language asked for."""
+    contact = contact_factory(actor=manager, company=company, full_name="Иванов Иван")
+    services.contact_update(actor=manager, contact=contact, phones=["8 (916) 000-11-22"])
+    services.contact_delete(actor=manager, contact=contact)
+    client = api_client(manager)
+
+    body = client.get(f"/api/v1/companies/{company.pk}/history/", HTTP_ACCEPT_LANGUAGE=language).json()
+
+    entries = body["results"]
+    assert [(e["object_type"], e["action"]) for e in entries] == [
+        ("contact", "deleted"),
+        ("contact", "changed"),
+        ("contact", "created"),
+        ("company", "created"),
+    ]
+    assert entries[1]["object_type_label"] == person
+    assert entries[1]["action_label"] == changed
+    # Phones are display text, formatted as on the History tab; the deleted record's last values are old.
+    assert [(c["field"], c["old"], c["new"]) for c in entries[1]["changes"]] == [
+        ("phones", "", "+7 916 000-11-22")
+    ]
+    last_values = {c["field"]: (c["old"], c["new"]) for c in entries[0]["changes"]}
+    assert last_values["full_name"] == ("Иванов Иван", "")
 
 
 # Bank accounts and people -----------------------------------------------------------------------------
