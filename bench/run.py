@@ -191,6 +191,15 @@ def secondary_indexes(cursor: Any, tables: list[str]) -> list[tuple[str, str]]:
     return [(name, definition) for name, definition in cursor.fetchall()]
 
 
+def vacuum_analyze() -> None:
+    """Fresh statistics and visibility map: without them COUNT(*) reads the heap (60 ms instead of 7 ms)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for model in _company_tables():
+            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
+
+
 def row_counts() -> tuple[int, int, int]:
     from kurator.companies.models import BankAccount, Company, Contact
 
@@ -340,9 +349,7 @@ def fill(companies: int, log: Callable[[str], None]) -> FillReport:
 
     log("VACUUM ANALYZE…")
     mark = time.perf_counter()
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
+    vacuum_analyze()
     report.phases["vacuum analyze"] = time.perf_counter() - mark
     report.seconds = time.perf_counter() - started
     assert row_counts() == expected, (row_counts(), expected)
@@ -360,6 +367,7 @@ class Result:
     sql_ms: float = 0.0
     rows: str = ""
     error: str = ""
+    target_ms: float = TARGET_MEDIAN_MS
 
     @property
     def median(self) -> float:
@@ -485,6 +493,67 @@ def run_scenarios(companies: int, requests: int, warmup: int) -> list[Result]:
         results.append(
             measure(name, client, cycle(urls), requests=requests, warmup=warmup, rows=rows, headers=headers)
         )
+    results += run_match_scenarios(detail_ids, requests=requests, warmup=warmup)
+    return results
+
+
+MATCH_TARGET_MS = 20.0
+
+
+def _drop_a_letter(name: str, rng: random.Random) -> str:
+    position = rng.randint(3, max(3, len(name) - 3))
+    return name[:position] + name[position + 1 :]
+
+
+def run_match_scenarios(company_ids: list[int], *, requests: int, warmup: int) -> list[Result]:
+    """The inquiry matcher (R2) on its own, as an inquiry or an import row calls it: one call per inquiry."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kurator.companies.models import Company, Contact
+    from kurator.inquiries.matching import match_company
+
+    companies = list(Company.objects.filter(pk__in=company_ids).order_by("pk"))
+    people = {c.company_id: c for c in Contact.objects.filter(company__in=companies).exclude(phones=[])}
+    # A typo in the name (one letter dropped) keeps it "possible"; a new INN and name match nothing.
+    rng = random.Random(SEED + 1)
+    inquiries: dict[str, list[dict[str, Any]]] = {
+        "match: INN (certain)": [{"inn": c.inn, "kpp": c.kpp} for c in companies],
+        "match: person's phone": [{"phones": people[c.pk].phones[:1]} for c in companies if c.pk in people],
+        "match: e-mail domain": [
+            {"emails": ["zakaz@" + c.emails[0].split("@", 1)[1]]} for c in companies if c.emails
+        ],
+        "match: similar name": [{"name": _drop_a_letter(c.short_name, rng)} for c in companies],
+        "match: nothing": [
+            {"name": f"ООО «Небывалое {n}»", "phones": [f"+7 999 {n:03d}-00-11"]} for n in range(50)
+        ],
+    }
+    results = []
+    for name, calls in inquiries.items():
+        result = Result(name, rows=f"{len(calls)} inquiries", target_ms=MATCH_TARGET_MS)
+        if not calls:
+            result.error = "no data for this scenario"
+            results.append(result)
+            continue
+        try:
+            source = cycle(list(range(len(calls))))  # type: ignore[arg-type]
+            for _ in range(warmup):
+                match_company(**calls[int(next(source))])
+            for _ in range(requests):
+                started = time.perf_counter()
+                match_company(**calls[int(next(source))])
+                result.times_ms.append((time.perf_counter() - started) * 1000)
+            counts, sql_times = [], []
+            for _ in range(5):
+                with CaptureQueriesContext(connection) as captured:
+                    match_company(**calls[int(next(source))])
+                counts.append(len(captured.captured_queries))
+                sql_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+            result.queries = max(counts)
+            result.sql_ms = statistics.median(sql_times)
+        except Exception as exc:  # reported, the other scenarios still run
+            result.error = f"{type(exc).__name__}: {exc}"
+        results.append(result)
     return results
 
 
@@ -598,7 +667,7 @@ def run_import(rows: int, log: Callable[[str], None]) -> ImportBench:
     from pathlib import Path
 
     from django.conf import settings
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from kurator.accounts.models import Role, User
     from kurator.companies.models import Company
@@ -643,9 +712,7 @@ def run_import(rows: int, log: Callable[[str], None]) -> ImportBench:
         except Exception as exc:  # reported; the page scenarios' results still print
             result.error = f"{type(exc).__name__}: {exc}"
     log("import: rolled back; VACUUM ANALYZE…")
-    with connection.cursor() as cursor:
-        for model in _company_tables():
-            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
+    vacuum_analyze()
     assert Company.objects.count() == before
     return result
 
@@ -727,14 +794,17 @@ def print_report(
             passed = False
             print(f"{r.scenario:<28} {'—':>10} {'—':>8} {'—':>8} {'—':>7} {r.rows:>8}  ERROR: {r.error}")
             continue
-        ok = r.median < TARGET_MEDIAN_MS
+        ok = r.median < r.target_ms
         passed = passed and ok
         print(
             f"{r.scenario:<28} {r.median:>10.1f} {r.p95:>8.1f} {r.queries:>8} {r.sql_ms:>7.1f} {r.rows:>8}  "
             f"{'PASS' if ok else 'FAIL'}"
         )
     print()
-    print(f"Target: every median under {TARGET_MEDIAN_MS:.0f} ms: {'PASS' if passed else 'FAIL'}")
+    print(
+        f"Targets: every page's median under {TARGET_MEDIAN_MS:.0f} ms, "
+        f"one match's under {MATCH_TARGET_MS:.0f} ms: {'PASS' if passed else 'FAIL'}"
+    )
     return passed
 
 
@@ -762,7 +832,11 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     report = fill(args.companies, log)
-    if not report.skipped:
+    if report.skipped:
+        # An earlier run (or the import scenario's rollback) may have left the visibility map stale.
+        log("VACUUM ANALYZE…")
+        vacuum_analyze()
+    else:
         log(f"filled in {report.seconds:.1f} s")
     log("measuring…")
     results = run_scenarios(args.companies, args.requests, args.warmup)
