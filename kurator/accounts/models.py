@@ -36,5 +36,13 @@ class User(AbstractUser):
         name = " ".join(p for p in parts if p)
         return name or self.username
 
+    @property
+    def short_name(self) -> str:
+        """Surname and initials, as Russian offices write names in tight places: «Петров А. В.»."""
+        if not self.last_name:
+            return self.full_name
+        initials = " ".join(f"{name[0]}." for name in (self.first_name, self.patronymic) if name)
+        return f"{self.last_name} {initials}".strip()
+
     def __str__(self) -> str:
         return self.full_name

@@ -382,7 +382,8 @@ class DictionaryItemForm(forms.Form):
 
 
 class CompanyFilterForm(forms.Form):
-    """The search, filters and sort of the company list; every value is optional and bad ones are ignored."""
+    """The search, filters and sort of the company list. Every value is optional; a bad filter is reported
+    (the list shows nothing rather than everything), a bad sort or page size falls back to the default."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     curator = forms.TypedChoiceField(label=_("Curator"), required=False, coerce=int, empty_value=None)
@@ -413,11 +414,28 @@ class CompanyFilterForm(forms.Form):
         fields["q"].widget.input_type = "search"
         fields["city"].widget.attrs.update({"placeholder": _("Any city"), "list": "city-options"})
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # The search box is drawn by hand (it has an icon), so it is marked invalid here, not by {% field %}.
+        if "q" in self.errors:
+            attrs = self.fields["q"].widget.attrs
+            attrs.update({"class": f"{attrs.get('class', '')} is-invalid", "aria-invalid": "true"})
+            attrs["aria-describedby"] = f"{self['q'].auto_id}_errors"
+
+    # The fields that narrow the list; a bad sort or page size only falls back to the default.
+    FILTERS = ("q", "curator", "status", "source", "city")
+
     def values(self) -> dict[str, Any]:
-        """Valid values only: a bad parameter in a shared link narrows nothing instead of failing."""
+        """The valid values; check ``filter_errors`` before trusting that the list is narrowed by them."""
         self.is_valid()
         cleaned = getattr(self, "cleaned_data", {})
         return {name: cleaned.get(name) for name in self.fields if name not in self.errors}
+
+    def filter_errors(self) -> list[tuple[str, list[str]]]:
+        """(field label, messages) of every filter that could not be applied."""
+        self.is_valid()
+        bad = [name for name in self.FILTERS if name in self.errors]
+        return [(str(self.fields[name].label), [str(e) for e in self.errors[name]]) for name in bad]
 
 
 # Merge, reassignment and reports (R2, S2) -------------------------------------------------------------------

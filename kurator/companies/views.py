@@ -24,7 +24,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from kurator.access.decorators import ensure, require
-from kurator.access.policy import can
+from kurator.access.policy import can, may_curate
 from kurator.access.scoping import (
     access_bank_account_by_id,
     access_contact_by_id,
@@ -130,10 +130,22 @@ def company_list(request: HttpRequest) -> HttpResponse:
         city=(values.get("city") or "").strip(),
         sort=sort,
     )
+    # A filter that cannot be applied (an unknown curator, a search too long) must not quietly show the
+    # whole base as if it were the answer: the error is shown and nothing is listed.
+    filter_errors = form.filter_errors()
+    if filter_errors:
+        companies = companies.none()
     page = FewRowsPaginator(companies, per_page).get_page(request.GET.get("page"))
-    filtered = any(values.get(name) for name in ("q", "curator", "status", "source", "city"))
+    filtered = bool(filter_errors) or any(
+        values.get(name) for name in ("q", "curator", "status", "source", "city")
+    )
+    me = _actor(request)
     context = {
         "form": form,
+        "filter_errors": filter_errors,
+        # Sellers get a one-click filter on the clients they curate (R2).
+        "my_curator_id": me.pk if may_curate(me) else None,
+        "reset_url": reverse("companies:list") + (f"?sort={sort}" if sort != "name" else ""),
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "sort": sort,
