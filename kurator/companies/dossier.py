@@ -80,7 +80,8 @@ def missing_items(status: dict[str, bool]) -> list[ChecklistItem]:
 
 
 def build_search_text(company: Company, contacts: list[Contact]) -> str:
-    parts: list[str] = [company.short_name, company.full_name, company.inn, company.ogrn, company.city]
+    parts: list[str] = [company.short_name, company.full_name, company.inn, company.kpp, company.ogrn]
+    parts.append(company.city)
     parts += [search_digits(p) for p in company.phones]
     parts += list(company.emails)
     for contact in contacts:

@@ -44,9 +44,22 @@ def _number_alternatives(text: str) -> list[str]:
     return alternatives
 
 
+# What separates the words of a name inside a search token: hyphens, quotes, dots, slashes, … (not digits,
+# letters or the underscore).
+_PUNCTUATION_RE = re.compile(r"[^\w]+")
+
+
+def _word_pieces(token: str) -> list[str]:
+    """``бетонмонтаж-сервис`` -> ``бетонмонтаж``, ``сервис``; a token of punctuation alone (``%``) stays
+    itself, so it is searched literally instead of matching everything."""
+    return [piece for piece in _PUNCTUATION_RE.split(token) if piece] or [token]
+
+
 def search_terms(query: str) -> list[list[str]]:
     """Search tokens, all of which must match; each token is a list of folded alternatives.
 
+    Words are split on spaces and on punctuation, so «Бетонмонтаж-Сервис» finds «Бетонмонтаж Сервис» and
+    the other way round, and quotes or a legal form's dots do not get in the way.
     A number (digits with spaces, dashes, brackets) is searched by its digits, so `555-00-11` finds
     `+7 812 555 00 11`; a whole phone number in any Russian spelling also by its E.164 digits, so
     `8 (495) 123-45-67` finds `+7 495 123 45 67`. Both alternatives are kept because a number like an INN
@@ -57,11 +70,15 @@ def search_terms(query: str) -> list[list[str]]:
         return []
     if _NUMBER_RE.match(query) and search_digits(query):
         return [_number_alternatives(query)]
-    return [
-        _number_alternatives(token) if _NUMBER_RE.match(token) and search_digits(token) else [token]
-        for token in fold(query).split(" ")
-        if token
-    ]
+    terms: list[list[str]] = []
+    for token in fold(query).split(" "):
+        if not token:
+            continue
+        if _NUMBER_RE.match(token) and search_digits(token):
+            terms.append(_number_alternatives(token))
+        else:
+            terms += [[piece] for piece in _word_pieces(token)]
+    return terms
 
 
 def city_spellings(city: str) -> list[str]:

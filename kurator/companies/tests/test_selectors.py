@@ -170,6 +170,34 @@ def test_search_finds_a_person_added_through_a_stale_instance(manager, base):
     assert found(manager, "юг") == {"Ромашка-Юг"}
 
 
+def test_hyphens_and_spaces_find_each_other(manager):
+    """D1, R3: «Бетонмонтаж-Сервис» finds «Бетонмонтаж Сервис» and the other way round; quotes and dots
+    typed with a name do not get in the way."""
+    company_factory(actor=manager, full_name="ООО «Бетонмонтаж Сервис»")
+    company_factory(actor=manager, full_name="ООО «Ёлка-Трейд»")
+    assert found(manager, "Бетонмонтаж-Сервис") == {"ООО «Бетонмонтаж Сервис»"}
+    assert found(manager, "бетонмонтаж–сервис") == {"ООО «Бетонмонтаж Сервис»"}  # an en dash
+    assert found(manager, "Елка Трейд") == {"ООО «Ёлка-Трейд»"}
+    assert found(manager, "«Ёлка-Трейд»") == {"ООО «Ёлка-Трейд»"}
+    assert found(manager, "ООО «Бетонмонтаж-Сервис»") == {"ООО «Бетонмонтаж Сервис»"}
+    assert found(manager, "Бетонмонтаж-Трейд") == set()
+
+
+def test_search_terms_split_words_on_punctuation_but_keep_numbers_whole():
+    """D1: punctuation separates words; a number keeps its digits together (a phone typed with dashes)."""
+    assert search_terms("Бетонмонтаж-Сервис") == [["бетонмонтаж"], ["сервис"]]
+    assert search_terms("ООО «Ромашка»") == [["ооо"], ["ромашка"]]
+    assert search_terms("Каскад-2000") == [["каскад"], ["2000"]]
+    assert search_terms("ромашка 555-00-11") == [["ромашка"], ["5550011"]]
+    assert search_terms("%") == [["%"]]
+
+
+def test_kpp_is_searchable(manager, base):
+    """D1: a branch is found by its KPP, as by its INN."""
+    assert found(manager, "772801001") == {"ПАО «Газпром»"}
+    assert found(manager, "7728") == {"ПАО «Газпром»"}
+
+
 def test_search_special_characters_are_literal(manager, base):
     """D1: `%` and `_` are not wildcards."""
     assert found(manager, "%") == set()
