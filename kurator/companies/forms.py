@@ -77,7 +77,9 @@ class CompanyForm(forms.Form):
         label=_("Short name"),
         max_length=255,
         required=False,
-        help_text=_("As people say it; the full name is used when left empty."),
+        help_text=_(
+            "As people say it. Left empty, it is made from the full name with the legal form shortened."
+        ),
     )
     legal_form = forms.ChoiceField(label=_("Legal form"), required=False)
     status = forms.ChoiceField(label=_("Status"), choices=CompanyStatus.choices)

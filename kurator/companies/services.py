@@ -206,6 +206,16 @@ def _clean_past_date(errors: _Errors, field: str, value: Any, future_message: St
 _DETECTED_FORMS = {"ФГУП": LegalForm.GUP}
 
 
+def derive_short_name(full_name: str) -> str:
+    """The short name people use, made from the full legal name: the legal form abbreviated and put first,
+    the name with its own quotes: «Публичное акционерное общество «Газпром»» -> «ПАО «Газпром»»,
+    «Ромашка», ООО -> ООО «Ромашка». A name without a recognised form is kept as it is."""
+    form, rest = split_legal_form(full_name)
+    if not form or not rest:
+        return full_name
+    return f"{form} {rest}"
+
+
 def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | None) -> dict[str, Any]:
     """Validate and normalise company fields present in ``data``; returns cleaned values."""
     cleaned: dict[str, Any] = {}
@@ -227,7 +237,9 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
                     detected, detected if detected in LegalForm.values else LegalForm.OTHER
                 )
     if "short_name" in data or current is None:
-        short_name = _text(data.get("short_name")) or _text(cleaned.get("full_name") or merged["full_name"])
+        short_name = _text(data.get("short_name")) or derive_short_name(
+            _text(cleaned.get("full_name") or merged["full_name"])
+        )
         cleaned["short_name"] = short_name[:255]
     if data.get("legal_form"):
         if data["legal_form"] not in LegalForm.values:

@@ -961,3 +961,36 @@ def test_dates_given_as_iso_text_are_stored_as_dates(manager, company):
     person = contact_factory(actor=manager, company=company, birthday="1970-03-08")
     person.refresh_from_db()
     assert person.birthday == date(1970, 3, 8)
+
+
+@pytest.mark.parametrize(
+    ("full_name", "short_name"),
+    [
+        ("Публичное акционерное общество «Газпром»", "ПАО «Газпром»"),
+        ("Общество с ограниченной ответственностью «Ромашка»", "ООО «Ромашка»"),
+        ("«Ромашка», ООО", "ООО «Ромашка»"),
+        ("ООО «Ромашка»", "ООО «Ромашка»"),
+        ("Индивидуальный предприниматель Антонов Михаил Григорьевич", "ИП Антонов Михаил Григорьевич"),
+        ("Банк ВТБ (ПАО)", "ПАО Банк ВТБ"),
+        ("Ромашка", "Ромашка"),
+    ],
+)
+def test_an_empty_short_name_is_made_from_the_full_name(manager, full_name, short_name):
+    """D1: left empty, the short name is the full name with the legal form abbreviated and put first, the
+    name keeping its own quotes; a short name that is given is kept as typed."""
+    company = services.company_create(actor=manager, full_name=full_name)
+    assert company.short_name == short_name
+    given = services.company_create(actor=manager, full_name=f"{full_name} 2", short_name="Газпром")
+    assert given.short_name == "Газпром"
+
+
+def test_clearing_the_short_name_makes_it_again_from_the_full_name(manager):
+    """D1: an edit that empties the short name gets the derived one, from the new full name if it changes."""
+    company = services.company_create(actor=manager, full_name="ООО «Ромашка»", short_name="Ромашка")
+    company = services.company_update(
+        actor=manager,
+        company=company,
+        full_name="Акционерное общество «Ромашка-Юг»",
+        short_name="",
+    )
+    assert company.short_name == "АО «Ромашка-Юг»"
