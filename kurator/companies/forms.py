@@ -4,15 +4,18 @@ is named exactly like the service argument it feeds."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kurator.access.scoping import curator_candidates, visible_companies
 from kurator.accounts.models import User
+from kurator.companies import selectors
 from kurator.companies.models import (
     ApplicationSphere,
     Company,
@@ -27,8 +30,18 @@ from kurator.companies.models import (
 )
 from kurator.companies.reports import Period, default_period
 from kurator.core.requisites import clean_number, format_phone
+from kurator.core.text import fold
 
 LIST_HINT = _("One per line or separated by commas.")
+# The radio buttons of the recommending-client picker, and how many matches it offers.
+REFERRER_CHOICE = "referred_by_id"
+REFERRER_MATCHES = 10
+
+
+def _names(company: Company, text: str) -> bool:
+    """Whether ``text`` names ``company`` exactly: its short or full name, or its INN."""
+    folded = fold(text)
+    return folded in (fold(company.short_name), fold(company.full_name)) or clean_number(text) == company.inn
 
 
 def _lines(values: list[str], *, phones: bool = False) -> str:
@@ -109,10 +122,12 @@ class CompanyForm(forms.Form):
         label=_("Contact source"), queryset=ContactSource.objects.none(), required=False
     )
     referred_by = forms.CharField(
-        label=_("Recommended by (client's INN)"),
-        max_length=32,
+        label=_("Recommended by"),
+        max_length=500,
         required=False,
-        help_text=_("For a recommendation: the INN of the client who recommended this company."),
+        help_text=_(
+            "For a recommendation: type part of the client's name or its INN and pick it from the list."
+        ),
     )
     application_sphere = forms.ModelChoiceField(
         label=_("Application sphere"),
@@ -169,6 +184,22 @@ class CompanyForm(forms.Form):
         fields["product_categories"].queryset = ProductCategory.objects.filter(
             Q(is_active=True) | Q(pk__in=chosen)
         ).order_by("position", "name")
+        # Search as you type: the matches come from companies:referrers and are picked as radio buttons
+        # named REFERRER_CHOICE (plain radio buttons, so picking works without JavaScript too).
+        attrs = fields["referred_by"].widget.attrs
+        attrs.update(
+            {
+                "autocomplete": "off",
+                "hx-get": reverse("companies:referrers"),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#referrer-options",
+                "hx-sync": "this:replace",
+            }
+        )
+        if company is not None:
+            attrs["hx-vals"] = json.dumps({"for": company.pk})
+        # Matches to choose from when the typed name or INN is ambiguous (branches share an INN).
+        self.referrer_candidates: list[Company] = []
         if with_curator:
             fields["curator"].queryset = curator_candidates()
         else:
@@ -196,7 +227,7 @@ class CompanyForm(forms.Form):
             "website": company.website,
             "founded_on": company.founded_on,
             "source": company.source_id,
-            "referred_by": referrer.inn if referrer is not None else "",
+            "referred_by": referrer.short_name if referrer is not None else "",
             "application_sphere": company.application_sphere_id,
             "product_categories": [c.pk for c in company.product_categories.all()],
             "delivery_method": company.delivery_method_id,
@@ -205,22 +236,79 @@ class CompanyForm(forms.Form):
             "version": company.version,
         }
 
+    @property
+    def referrer_choice_id(self) -> int | None:
+        """The client picked from the list (kept across a re-rendered form), or the current referrer."""
+        if self.is_bound:
+            try:
+                return int(self.data.get(REFERRER_CHOICE) or 0) or None
+            except (TypeError, ValueError):
+                return None
+        return self.company.referred_by_id if self.company is not None else None
+
     def clean_referred_by(self) -> Company | None:
-        inn = clean_number(self.cleaned_data.get("referred_by"))
-        if not inn:
+        """The recommending client: the one picked from the list while its name is still in the box, else
+        the one the typed INN or name points to. An ambiguous answer (branches share an INN, a name fragment
+        fits several clients) is refused with the matches offered to pick from."""
+        text = " ".join((self.cleaned_data.get("referred_by") or "").split())
+        if not text:
             return None
-        candidates = visible_companies(self.actor).filter(inn=inn)
-        if self.company is not None:
-            candidates = candidates.exclude(pk=self.company.pk)
-        # Branches share the INN: the head office (the oldest record) stands for the client.
-        referrer = candidates.order_by("id").first()
-        if referrer is None:
-            raise forms.ValidationError(
-                _("No client with INN %(inn)s is in the base."),
-                code="referrer_not_found",
-                params={"inn": inn},
+        visible = visible_companies(self.actor)
+        own_pk = self.company.pk if self.company is not None else None
+        picked = visible.filter(pk=self.referrer_choice_id).first() if self.referrer_choice_id else None
+        # A pick counts while the box still points to it (typed over, the box wins): JavaScript writes the
+        # picked name into the box; without it the box keeps the fragment the matches were found by.
+        if picked is not None and (
+            _names(picked, text)
+            or selectors.company_list(actor=self.actor, search=text).filter(pk=picked.pk).exists()
+        ):
+            return self._not_itself(picked, own_pk)
+
+        inn = clean_number(text)
+        if inn.isdigit() and len(inn) in (10, 12):
+            candidates = list(visible.filter(inn=inn).order_by("id")[: REFERRER_MATCHES + 1])
+            if not candidates:
+                raise forms.ValidationError(
+                    _("No client with INN %(inn)s is in the base."),
+                    code="referrer_not_found",
+                    params={"inn": inn},
+                )
+            message = _(
+                "Several companies have INN %(inn)s (a head office and its branches): pick the one that "
+                "recommended this company."
             )
-        return referrer
+            return self._one_of(candidates, own_pk, message, {"inn": inn})
+
+        candidates = list(selectors.company_list(actor=self.actor, search=text)[: REFERRER_MATCHES + 1])
+        exact = [c for c in candidates if _names(c, text)]
+        if not candidates:
+            raise forms.ValidationError(
+                _(
+                    "No client matches “%(text)s”: type part of its name or its INN and pick it from the "
+                    "list."
+                ),
+                code="referrer_not_found",
+                params={"text": text},
+            )
+        message = _("Several clients match “%(text)s”: pick the one that recommended this company.")
+        return self._one_of(exact if len(exact) == 1 else candidates, own_pk, message, {"text": text})
+
+    def _one_of(
+        self, candidates: list[Company], own_pk: int | None, message: Any, params: dict[str, Any]
+    ) -> Company:
+        others = [c for c in candidates if c.pk != own_pk]
+        if not others:
+            return self._not_itself(candidates[0], own_pk)
+        if len(others) > 1:
+            self.referrer_candidates = others[:REFERRER_MATCHES]
+            raise forms.ValidationError(message, code="referrer_ambiguous", params=params)
+        return others[0]
+
+    @staticmethod
+    def _not_itself(company: Company, own_pk: int | None) -> Company:
+        if company.pk == own_pk:
+            raise forms.ValidationError(_("A company cannot recommend itself."), code="self_reference")
+        return company
 
     def service_fields(self) -> dict[str, Any]:
         """The cleaned values as keyword arguments of company_create / company_update."""

@@ -7,6 +7,7 @@ app_name = "companies"
 urlpatterns = [
     path("", views.company_list, name="list"),
     path("new/", views.company_create, name="create"),
+    path("referrers/", views.referrer_options, name="referrers"),
     path("dictionaries/", views.dictionaries, name="dictionaries"),
     path("reports/overlap/", views.report_overlap, name="report_overlap"),
     path("reports/sources/", views.report_sources, name="report_sources"),

@@ -35,6 +35,8 @@ from kurator.access.scoping import (
 from kurator.accounts.models import User
 from kurator.companies import dossier, reports, selectors, services
 from kurator.companies.forms import (
+    REFERRER_CHOICE,
+    REFERRER_MATCHES,
     BankAccountForm,
     CompanyFilterForm,
     CompanyForm,
@@ -293,6 +295,27 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("companies:detail", pk=company.pk)
     return render(
         request, "companies/company_form.html", {"form": form, "company": company, "conflict": conflict}
+    )
+
+
+@require("companies.view_company")
+def referrer_options(request: HttpRequest) -> HttpResponse:
+    """The recommending-client picker of the company form (S2): up to ten clients whose name, INN or phone
+    fits what was typed (at least two characters), never the company being edited."""
+    text = " ".join((request.GET.get("referred_by") or request.GET.get("q") or "").split())
+    if len(text) < 2:
+        text = ""
+    companies: list[Company] = []
+    if text:
+        matches = selectors.company_list(actor=_actor(request), search=text)
+        own = request.GET.get("for")
+        if own and own.isdigit():
+            matches = matches.exclude(pk=int(own))
+        companies = list(matches[:REFERRER_MATCHES])
+    return render(
+        request,
+        "companies/_referrer_options.html",
+        {"companies": companies, "query": text, "choice_name": REFERRER_CHOICE},
     )
 
 

@@ -71,5 +71,12 @@
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("form[data-url-state]");
     if (form && event.target.name === "curator") syncMyClients(form);
+    // A match picked in a picker writes its name into the box, which is what the server checks it against.
+    var picker = event.target.hasAttribute && event.target.hasAttribute("data-picker-label") &&
+      event.target.closest("[data-picker-for]");
+    if (picker) {
+      var box = document.getElementById(picker.getAttribute("data-picker-for"));
+      if (box) box.value = event.target.getAttribute("data-picker-label");
+    }
   });
 })();
