@@ -168,8 +168,9 @@ class CompanyForm(forms.Form):
             legal_forms.append((company.legal_form, company.legal_form))  # detected from an imported name
         fields: Any = self.fields
         fields["legal_form"].choices = legal_forms
-        fields["source"].queryset = _dictionary(ContactSource, company and company.source_id).select_related(
-            "parent"
+        # Sub-sources right after their parent, as in the dictionary and the list's filter.
+        fields["source"].queryset = selectors.sources_in_tree_order(
+            _dictionary(ContactSource, company and company.source_id)
         )
         fields["application_sphere"].queryset = _dictionary(
             ApplicationSphere, company and company.application_sphere_id
@@ -434,8 +435,8 @@ class DictionaryItemForm(forms.Form):
     position = forms.IntegerField(
         label=pgettext_lazy("order in lists", "Position"),
         min_value=0,
-        initial=0,
-        help_text=_("Smaller numbers come first in lists."),
+        required=False,
+        help_text=_("Smaller numbers come first in lists. Left empty, a new entry goes to the end."),
     )
     is_recommendation = forms.BooleanField(
         label=_("Recommendation of a client"),
@@ -467,7 +468,8 @@ class DictionaryItemForm(forms.Form):
     def service_fields(self) -> dict[str, Any]:
         """Keyword arguments of services.dictionary_item_save (name, position, is_active and extras)."""
         data = dict(self.cleaned_data)
-        data["position"] = data.get("position") or 0
+        if data.get("position") is None:
+            data.pop("position", None)  # the service puts a new entry last and keeps an existing one's place
         return data
 
 

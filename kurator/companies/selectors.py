@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Field, Max, Model, Prefetch, Q, QuerySet
+from django.db.models import F, Field, Max, Model, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.scoping import access_company_by_id, visible_companies
 from kurator.accounts.models import User
-from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact
+from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact, ContactSource
 from kurator.core.requisites import format_phone, normalize_phone
 from kurator.core.text import fold, search_digits
 
@@ -116,6 +117,20 @@ def company_list(
     if city:
         qs = qs.filter(city__in=city_spellings(city))
     return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def sources_in_tree_order(queryset: QuerySet[ContactSource] | None = None) -> QuerySet[ContactSource]:
+    """Contact sources as the dictionary shows them (S2): top-level sources by position and name, each
+    followed by its own sub-sources by position and name. One query, ordered by the database."""
+    qs = ContactSource.objects.all() if queryset is None else queryset
+    return qs.select_related("parent").order_by(
+        Coalesce("parent__position", "position"),
+        Coalesce("parent__name", "name"),
+        Coalesce("parent_id", "id"),
+        F("parent_id").asc(nulls_first=True),
+        "position",
+        "name",
+    )
 
 
 def company_get(*, actor: User, company_id: Any) -> Company:

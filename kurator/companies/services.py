@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -791,10 +791,12 @@ def dictionary_item_save(
     kind: str,
     item: Any = None,
     name: str,
-    position: int = 0,
+    position: int | None = None,
     is_active: bool = True,
     **extra: Any,
 ) -> Any:
+    """Add or change a dictionary entry. Without a ``position`` a new entry goes after the last one (of its
+    parent's sub-sources, for a sub-source) and an existing one keeps its place."""
     ensure(actor, "companies.manage_dictionaries")
     model = DICTIONARIES[kind]
     errors = _Errors()
@@ -810,6 +812,10 @@ def dictionary_item_save(
     if name and any(fold(other) == fold(name) for other in others.values_list("name", flat=True)):
         errors.add("name", _("This name is already in the list."), code="duplicate")
     errors.raise_if_any()
+    if position is None:
+        siblings = model.objects.filter(parent=extra.get("parent")) if kind == "sources" else model.objects
+        last = siblings.aggregate(last=Max("position"))["last"]
+        position = item.position if item is not None else (0 if last is None else last + 1)
     item = item or model()
     item.name, item.position, item.is_active = name, position, is_active
     for key, value in extra.items():

@@ -47,7 +47,7 @@ from kurator.companies.forms import (
     MergeSearchForm,
     ReportPeriodForm,
 )
-from kurator.companies.models import BankAccount, Company, Contact, ContactSource
+from kurator.companies.models import BankAccount, Company, Contact
 from kurator.core.errors import EditConflict
 from kurator.core.forms import apply_service_errors
 from kurator.core.pagination import FewRowsPaginator
@@ -113,12 +113,8 @@ def _city_options(actor: Any) -> list[str]:
 def company_list(request: HttpRequest) -> HttpResponse:
     """The company list: search (name, INN, phone), filters, sort and pages, as you type with htmx (R3)."""
     curators = list(curator_candidates())
-    sources = list(
-        ContactSource.objects.select_related("parent").order_by("parent__name", "position", "name")
-    )
-    sources.sort(
-        key=lambda s: ((s.parent.name if s.parent else s.name), s.parent_id is not None, s.position, s.name)
-    )
+    # In the order of the company form and the dictionary: sub-sources after their parent.
+    sources = list(selectors.sources_in_tree_order())
     form = CompanyFilterForm(request.GET, curators=curators, sources=sources)
     values = form.values()
     sort: str = values["sort"] if values.get("sort") in selectors.SORTS else "name"

@@ -352,7 +352,7 @@ class SourceViewSet(
                 kind="sources",
                 item=item,
                 name=data.get("name", item.name if item else ""),
-                position=data.get("position", item.position if item else 0),
+                position=data.get("position"),  # none given: a new source goes last, an old one stays
                 is_active=data.get("is_active", item.is_active if item else True),
                 parent=parent,
                 is_recommendation=data.get("is_recommendation", item.is_recommendation if item else False),
