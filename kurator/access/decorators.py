@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
-from kurator.access.policy import AUTHENTICATED, PUBLIC, can
+from kurator.access.policy import AUTHENTICATED, PUBLIC, REFUSALS, can
 from kurator.core.errors import AccessDenied
 
 View = Callable[..., HttpResponse]
@@ -36,5 +36,7 @@ def require(permission: str) -> Callable[[View], View]:
 
 
 def ensure(actor: Any, permission: str, obj: Any = None) -> None:
+    """Refuse (403) unless the policy allows; the refusal says why where the policy has words for it."""
     if not can(actor, permission, obj):
-        raise AccessDenied
+        message = REFUSALS.get(permission)
+        raise AccessDenied(str(message)) if message else AccessDenied

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import rules
+from django.utils.translation import gettext_lazy as _
 
 from kurator.accounts.models import Role
 
@@ -103,6 +104,17 @@ PERMISSIONS = frozenset(
         "companies.change_company_records",
     }
 )
+
+
+# What a refusal says (the 403 page shows it); other permissions get the page's generic words.
+_DOSSIER_READ_ONLY = _(
+    "You may read this page but not change it: only the curator of the client, the head of sales or the "
+    "administrator can."
+)
+REFUSALS: dict[str, Any] = {
+    "companies.change_company": _DOSSIER_READ_ONLY,
+    "companies.change_company_records": _DOSSIER_READ_ONLY,
+}
 
 
 def may_curate(user: Any) -> bool:

@@ -372,10 +372,7 @@ def _check_unique_requisites(errors: _Errors, cleaned: dict[str, Any], current: 
         errors.add(
             "inn",
             ValidationError(
-                _(
-                    "A company with this INN and KPP is already in the base: “%(name)s” "
-                    "(curator %(curator)s)."
-                ),
+                _("A company with this INN and KPP is already in the base: %(name)s (curator %(curator)s)."),
                 code="duplicate_inn",
                 params={"name": other.short_name, "curator": other.curator.full_name},
             ),
@@ -1045,7 +1042,7 @@ def company_merge(*, actor: User, survivor: Company, duplicate: Company, reason:
     _refresh_derived(survivor)
     survivor.refresh_from_db()
 
-    text = _("“%(duplicate)s” was merged into “%(survivor)s” by %(actor)s.") % {
+    text = _("%(duplicate)s was merged into %(survivor)s by %(actor)s.") % {
         "duplicate": duplicate.short_name,
         "survivor": survivor.short_name,
         "actor": actor.full_name,
@@ -1109,14 +1106,14 @@ def company_reassign(*, actor: User, company: Company, curator: User | int | Non
         notify(
             recipient=old_curator,
             kind="curator_changed",
-            text=_("%(actor)s handed “%(company)s” to %(new)s. Reason: %(reason)s") % names,
+            text=_("%(actor)s handed %(company)s to %(new)s. Reason: %(reason)s") % names,
             url=url,
         )
     if new_curator.pk != actor.pk:
         notify(
             recipient=new_curator,
             kind="curator_changed",
-            text=_("%(actor)s made you the curator of “%(company)s” instead of %(old)s. Reason: %(reason)s")
+            text=_("%(actor)s made you the curator of %(company)s instead of %(old)s. Reason: %(reason)s")
             % names,
             url=url,
         )

@@ -82,7 +82,7 @@ def follows_merged(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         name = Company.objects.filter(pk=pk).values_list("short_name", flat=True).first()
         messages.info(
             request,
-            _("“%(name)s” was merged into this company; its records and history are here.") % {"name": name},
+            _("%(name)s was merged into this company; its records and history are here.") % {"name": name},
         )
         match = cast(ResolverMatch, request.resolver_match)
         return redirect(reverse(match.view_name, kwargs={**kwargs, "pk": survivor_id}))
@@ -259,7 +259,7 @@ def company_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("The company “%(name)s” was added.") % {"name": company.short_name})
+            messages.success(request, _("The company %(name)s was added.") % {"name": company.short_name})
             return redirect("companies:detail", pk=company.pk)
     return render(request, "companies/company_form.html", {"form": form, "company": None})
 
@@ -335,7 +335,7 @@ def company_curator(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(name)s is now the curator of “%(company)s”.")
+                _("%(name)s is now the curator of %(company)s.")
                 % {"name": form.cleaned_data["curator"].full_name, "company": company.short_name},
             )
             return redirect("companies:detail", pk=company.pk)
@@ -410,11 +410,15 @@ def contact_delete(request: HttpRequest, pk: int, contact_pk: int) -> HttpRespon
         "companies/confirm_delete.html",
         {
             "company": company,
+            "title": _("Remove a person"),
             "object_label": contact.full_name,
-            "question": _("Remove %(name)s from the people of this company?") % {"name": contact.full_name},
+            "question": _(
+                "%(name)s will be removed from the people of %(company)s. The history keeps the record."
+            )
+            % {"name": contact.full_name, "company": company.short_name},
             "explanation": _(
-                "Use this for a person entered by mistake. Someone who left the company is better marked "
-                "as no longer working there. The history keeps the record either way."
+                "Use this for a person entered by mistake: someone who left the company is better marked "
+                "as no longer working there."
             ),
             "cancel_url": "companies:people",
         },
@@ -483,12 +487,14 @@ def bank_account_delete(request: HttpRequest, pk: int, account_pk: int) -> HttpR
         "companies/confirm_delete.html",
         {
             "company": company,
+            "title": _("Remove a bank account"),
             "object_label": str(account),
-            "question": _("Remove the account %(account)s from the dossier?")
-            % {"account": account.settlement_account},
-            "explanation": _(
-                "If it was the primary account, the next one becomes primary. The history keeps the record."
-            ),
+            "question": _(
+                "The account %(account)s will be removed from the requisites of %(company)s. The history "
+                "keeps the record."
+            )
+            % {"account": account.settlement_account, "company": company.short_name},
+            "explanation": _("If it was the primary account, the next one becomes primary."),
             "cancel_url": "companies:detail",
         },
     )
@@ -665,7 +671,7 @@ def company_merge_confirm(request: HttpRequest, pk: int, duplicate_pk: int) -> H
         else:
             messages.success(
                 request,
-                _("“%(duplicate)s” was merged into “%(survivor)s”.")
+                _("%(duplicate)s was merged into %(survivor)s.")
                 % {"duplicate": duplicate.short_name, "survivor": survivor.short_name},
             )
             return redirect("companies:detail", pk=survivor.pk)

@@ -269,7 +269,7 @@ def _route_matched(inquiry: Inquiry, result: matching.MatchResult) -> None:
         inquiry.curator = None
         inquiry.needs_review = True
         inquiry.routing_explanation = gettext(
-            "The client is already in the base: “%(company)s” (%(reasons)s), but its curator %(curator)s no "
+            "The client is already in the base: %(company)s (%(reasons)s), but its curator %(curator)s no "
             "longer works with clients: the head of sales decides who takes it."
         ) % {"company": company.short_name, "reasons": reasons, "curator": company.curator.full_name}
         return
@@ -277,7 +277,7 @@ def _route_matched(inquiry: Inquiry, result: matching.MatchResult) -> None:
         inquiry,
         company,
         gettext(
-            "The client is already in the base: “%(company)s” (%(reasons)s). The inquiry goes to its curator "
+            "The client is already in the base: %(company)s (%(reasons)s). The inquiry goes to its curator "
             "%(curator)s."
         )
         % {"company": company.short_name, "reasons": reasons, "curator": company.curator.full_name},
@@ -370,7 +370,7 @@ def _route_new(inquiry: Inquiry, actor: User | None, *, head: User | None = None
     inquiry.curator = decision.curator
     inquiry.needs_review = False
     inquiry.routing_explanation = prefix + gettext(
-        "No client in the base matches: a prospect “%(company)s” was opened. %(rule)s"
+        "No client in the base matches: a prospect, %(company)s, was opened. %(rule)s"
     ) % {"company": company.short_name, "rule": decision.explanation}
 
 
@@ -463,7 +463,7 @@ def _announce(inquiry: Inquiry, actor: User | None) -> None:
             )
         return
     if inquiry.company_id is not None:
-        text = gettext("New inquiry from your client “%(company)s”.") % {"company": inquiry.company}
+        text = gettext("New inquiry from your client %(company)s.") % {"company": inquiry.company}
     else:
         text = gettext("New inquiry “%(inquiry)s” is given to you.") % {"inquiry": label}
     _notify_curator(inquiry, actor, text)
@@ -641,7 +641,7 @@ def inquiry_confirm_match(*, actor: User, inquiry: Inquiry, company: Company | i
                     "company": [
                         ValidationError(
                             _(
-                                "The curator of “%(company)s” no longer works with clients: reassign the "
+                                "The curator of %(company)s no longer works with clients: reassign the "
                                 "client first."
                             ),
                             code="curator_inactive",
@@ -654,7 +654,7 @@ def inquiry_confirm_match(*, actor: User, inquiry: Inquiry, company: Company | i
             inquiry,
             target,
             gettext(
-                "The head of sales %(head)s confirmed the client “%(company)s”; the inquiry goes to its "
+                "The head of sales %(head)s confirmed the client %(company)s; the inquiry goes to its "
                 "curator %(curator)s."
             )
             % {"head": actor.full_name, "company": target.short_name, "curator": target.curator.full_name},

@@ -291,7 +291,7 @@ def inquiry_confirm_match(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("The inquiry is attached to “%(company)s”.") % {"company": target.short_name},
+                    _("The inquiry is attached to %(company)s.") % {"company": target.short_name},
                 )
             return redirect("inquiries:review") if back else redirect("inquiries:detail", pk=pk)
     if back:

@@ -547,7 +547,7 @@ def test_the_dossier_of_a_merged_company_redirects_to_the_survivor(head, manager
         assert response["Location"] == reverse(name, args=[survivor.pk])
     response = client.get(reverse("companies:detail", args=[duplicate.pk]), follow=True)
     page = unescape(response.content.decode())
-    assert "“Ромашка (дубль)” was merged into this company" in page
+    assert "Ромашка (дубль) was merged into this company" in page
     contact = pair["their_boss"]
     url = reverse("companies:contact_edit", args=[duplicate.pk, contact.pk])
     response = client.get(url)
