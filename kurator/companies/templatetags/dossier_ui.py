@@ -76,9 +76,10 @@ def days_to_birthday(born: date | None) -> int | None:
 
 @register.filter
 def updated_ago(moment: datetime | None) -> str:
-    """ "updated 3 days ago" with one unit only; "updated just now" in the first minute."""
+    """ "Updated: 3 days ago" with one unit only; "Updated: just now" in the first minute. Written as a label
+    and its value, so it reads right next to any section title (Russian agrees a verb with its subject)."""
     if moment is None:
-        return _("never updated")
+        return _("Not updated yet")
     if timezone.now() - moment < timedelta(minutes=1):
-        return _("updated just now")
-    return _("updated %(ago)s ago") % {"ago": timesince(moment, depth=1)}
+        return _("Updated: just now")
+    return _("Updated: %(ago)s ago") % {"ago": timesince(moment, depth=1)}
