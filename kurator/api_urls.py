@@ -1,9 +1,12 @@
 """The public API (/api/v1/), its OpenAPI schema and its docs. Every route names its permission."""
 
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponseBase
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import routers
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 from kurator.access.api import PolicyPermission
 from kurator.access.policy import AUTHENTICATED
@@ -49,8 +52,17 @@ class SchemaView(SpectacularAPIView):
 
 
 class DocsView(SpectacularSwaggerView):
+    """The browsable docs: a page for people, so a browser that is not signed in goes to the login page
+    (and comes back) instead of reading a bare 401; other clients still get the 401."""
+
     permission_classes = [PolicyPermission]
     permissions = {"*": AUTHENTICATED}
+
+    def handle_exception(self, exc: Exception) -> HttpResponseBase:  # type: ignore[override]  # a redirect too
+        wants_page = "text/html" in self.request.META.get("HTTP_ACCEPT", "")
+        if isinstance(exc, NotAuthenticated | AuthenticationFailed) and wants_page:
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
 
 
 urlpatterns = [

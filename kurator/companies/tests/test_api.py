@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -553,3 +554,20 @@ def test_docs_load_swagger_ui_without_the_network(manager):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     assert schema.json()["info"]["title"] == "Kurator API"
+
+
+def test_docs_send_a_browser_that_is_not_signed_in_to_the_login_page(manager):
+    """R4: /api/docs/ is a page for people: a browser not signed in goes to the login page and comes back
+    after it; an API client still gets 401, and nothing is shown to either."""
+    anonymous = APIClient()
+    page = anonymous.get(
+        "/api/docs/", HTTP_ACCEPT="text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    )
+    assert page.status_code == 302
+    assert page["Location"] == "/accounts/login/?next=/api/docs/"
+    assert anonymous.get("/api/docs/", HTTP_ACCEPT="*/*").status_code == 401
+    assert anonymous.get("/api/schema/", HTTP_ACCEPT="*/*").status_code == 401  # the schema is for machines
+
+    browser = Client()
+    browser.force_login(manager)
+    assert browser.get("/api/docs/", HTTP_ACCEPT="text/html").status_code == 200
