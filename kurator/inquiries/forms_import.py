@@ -49,17 +49,34 @@ def field_choices() -> list[tuple[str, Any]]:
 class ImportMappingForm(forms.Form):
     """One select per column of the file: ``column_<index>`` → an import field or "ignore"."""
 
-    def __init__(self, *args: Any, headers: list[str], mapping: dict[int, str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        headers: list[str],
+        mapping: dict[int, str],
+        sample: list[str] | None = None,
+        disabled: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.headers = headers
+        self.sample = sample or []
         choices = field_choices()
         for index, heading in enumerate(headers):
             self.fields[f"column_{index}"] = forms.ChoiceField(
-                label=heading, choices=choices, initial=mapping.get(index, importing.IGNORE)
+                label=heading,
+                choices=choices,
+                initial=mapping.get(index, importing.IGNORE),
+                disabled=disabled,  # an applied batch keeps the mapping it was applied with
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
             )
 
-    def columns(self) -> list[tuple[str, forms.BoundField]]:
-        return [(heading, self[f"column_{index}"]) for index, heading in enumerate(self.headers)]
+    def columns(self) -> list[tuple[str, str, forms.BoundField]]:
+        """(heading, the first row's value, the select) per column of the file."""
+        return [
+            (heading, self.sample[index] if index < len(self.sample) else "", self[f"column_{index}"])
+            for index, heading in enumerate(self.headers)
+        ]
 
     def mapping(self) -> dict[int, str]:
         return {index: self.cleaned_data[f"column_{index}"] for index in range(len(self.headers))}

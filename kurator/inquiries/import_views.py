@@ -86,6 +86,8 @@ def upload(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             return redirect("imports:preview", batch.pk)
+    elif request.method == "POST" and form.cleaned_data.get("file") is not None:
+        _check_file(form)
     batches = ImportBatch.objects.select_related("created_by").defer("report", "mapping")[:RECENT_BATCHES]
     return render(
         request,
@@ -93,6 +95,16 @@ def upload(request: HttpRequest) -> HttpResponse:
         {"form": form, "batches": batches, "batch_badges": BATCH_BADGES},
         status=400 if form.errors else 200,
     )
+
+
+def _check_file(form: ImportUploadForm) -> None:
+    """While other fields are wrong, say at once whether the file itself can be read (the engine's words)."""
+    file = form.cleaned_data["file"]
+    try:
+        importing.check_size(file.size or 0)
+        importing.read_table(file.read(), str(file.name or ""))
+    except importing.ImportFileError as exc:
+        form.add_error("file", exc.text)
 
 
 def _read(batch: ImportBatch) -> importing.Table | None:
@@ -134,7 +146,11 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     mapping = importing.mapping_from_json(batch.mapping)
     applied = batch.status == ImportStatus.APPLIED
     form = ImportMappingForm(
-        request.POST if request.method == "POST" else None, headers=headers, mapping=mapping
+        request.POST if request.method == "POST" else None,
+        headers=headers,
+        mapping=mapping,
+        sample=table.rows[0][1] if table is not None and table.rows else None,
+        disabled=applied,
     )
     if request.method == "POST":
         if applied:

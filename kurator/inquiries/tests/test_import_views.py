@@ -78,7 +78,7 @@ def test_upload_shows_the_preview_with_totals_and_reasons(client, head, manager,
     body = refused.content.decode()
     assert 'data-status="refused"' in body and 'data-status="new"' not in body
     assert "<strong>ИНН:</strong>" in body
-    assert "+7 812 555-00-11" not in body  # only the refused row is listed
+    assert 'data-row="2"' not in body  # only the refused row is listed
     assert Company.objects.count() == companies
 
 
@@ -231,3 +231,15 @@ def test_the_preview_page_runs_the_same_queries_for_10_and_50_rows(client, head,
         assert response.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_bad_file_is_reported_even_when_the_curator_is_missing(client, head):
+    """S1: the file's own problem is named at once, beside the other field errors; nothing is written."""
+    response = logged_in(client, head).post(
+        reverse("imports:upload"), {"file": SimpleUploadedFile("x.csv", b"%PDF-1.4 x")}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="id_file_errors"' in html and "The file is not a table" in html
+    assert 'id="id_curator_errors"' in html
+    assert not ImportBatch.objects.exists()
