@@ -120,6 +120,8 @@ def test_the_honeypot_pretends_success_and_stores_nothing():
         "forged:token:value",
         signing.TimestampSigner(salt="another-salt").sign("abc"),
     ],
+    # Fixed ids: a signed token differs on every collection, and xdist workers must collect the same names.
+    ids=["missing", "forged", "signed-with-another-salt"],
 )
 def test_a_missing_or_forged_token_is_refused(token):
     """R2: without a token Kurator signed, nothing is stored and the visitor is asked to try again."""
