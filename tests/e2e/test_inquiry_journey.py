@@ -4,8 +4,10 @@ imports a Windows-1251 CSV with duplicates and bad rows twice, and merges two du
 
 from __future__ import annotations
 
+import random
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,15 @@ import pytest
 from kurator.accounts.models import Role
 from kurator.activities.models import Notification
 from kurator.companies.models import Company, Contact
-from kurator.inquiries.models import Channel, Inquiry, InquiryStatus, MatchConfidence
+from kurator.core.requisites import generate_inn, generate_kpp
+from kurator.inquiries.models import (
+    Channel,
+    ImportBatch,
+    ImportStatus,
+    Inquiry,
+    InquiryStatus,
+    MatchConfidence,
+)
 from tests.factories import UserFactory, company_factory, contact_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -139,6 +149,119 @@ def test_web_form_inquiry_goes_to_the_clients_curator_and_only_they_take_it(
     assert inquiry.taken_by == curator and inquiry.taken_at is not None
     notice.refresh_from_db()
     assert notice.read_at is not None
+
+
+def client_list_cp1251(path: Path, existing: Company, rng: random.Random) -> tuple[Path, dict[str, str]]:
+    """A client list as a Russian office exports it from 1C or Excel: Windows-1251, ``;``, CRLF. Rows 2 and 3
+    are new, row 4 is the existing company (same INN, the name written otherwise), row 5 has an INN whose
+    check digit is wrong, row 6 repeats row 2 (same INN)."""
+    inn_alpha, inn_beta = generate_inn(rng, "legal"), generate_inn(rng, "legal")
+    bad_inn = generate_inn(rng, "legal")
+    bad_inn = bad_inn[:-1] + str((int(bad_inn[-1]) + 1) % 10)
+    lines = [
+        "Наименование;ИНН;КПП;Телефон;E-mail;Контактное лицо;Должность",
+        f'ООО "Альфа-Снаб";{inn_alpha};{generate_kpp(rng, inn_alpha)};+7 (495) 201-11-11;info@alfa-snab.ru;'
+        "Кузьмина Елена Викторовна;Главный бухгалтер",
+        f"АО «Бета Логистик»;{inn_beta};{generate_kpp(rng, inn_beta)};8 (843) 250-22-22;office@beta-log.ru;"
+        "Зайцев Игорь Олегович;Директор по закупкам",
+        f"Гамма ООО;{existing.inn};{existing.kpp};;;Ёлкин Пётр Семёнович;Директор",
+        f'ООО "Дельта";{bad_inn};;8 (812) 400-33-33;;;',
+        f"ООО Альфа-Снаб;{inn_alpha};;;;Кузьмина Е. В.;",
+    ]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1251"))
+    return path, {"alpha": inn_alpha, "beta": inn_beta, "bad": bad_inn}
+
+
+def preview_totals(page: Any) -> tuple[int, int, int]:
+    """New, duplicate and refused rows as the preview's total badges say ("Новые 2" → 2)."""
+    counts = []
+    for status in ("new", "duplicate", "refused"):
+        text = page.locator(f"[data-testid=total-{status}]").inner_text()
+        counts.append(int(re.findall(r"\d+", text)[-1]))
+    return counts[0], counts[1], counts[2]
+
+
+def upload_client_list(page: Any, path: Path, curator_pk: int) -> ImportBatch:
+    page.goto("/imports/")
+    page.set_input_files("[name=file]", str(path))
+    page.select_option("[name=curator]", str(curator_pk))
+    page.click("form[enctype='multipart/form-data'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/imports/\d+/$"))
+    return ImportBatch.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[-1]))
+
+
+def test_head_imports_a_windows_1251_list_previews_applies_and_reapplies_without_change(
+    page: Any, screenshot: Any, tmp_path: Path
+) -> None:
+    """S1, R2, S2: the head of sales uploads a Windows-1251 ``;`` CSV with Russian headings; the preview
+    (nothing written yet) shows 2 new rows, 2 duplicates (one of a company in the base, one of an earlier
+    row) and 1 refused row whose reason names the INN; applying creates exactly the 2 companies with their
+    people and the chosen curator; the same file uploaded again previews 0 new, and applying it changes
+    nothing."""
+    rng = random.Random(31)
+    head = UserFactory(username="smirnova", role=Role.HEAD_OF_SALES, first_name="Мария", last_name="Смирнова")
+    seller = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
+    existing = company_factory(actor=seller, full_name='ООО "Гамма"', city="Казань")
+    path, inns = client_list_cp1251(tmp_path / "клиенты.csv", existing, rng)
+
+    log_in(page, head.username)
+    page.click("a.nav-link[href$='/imports/']")
+    page.wait_for_url(re.compile(r"/imports/$"))
+    screenshot(page, "01-upload")
+    batch = upload_client_list(page, path, seller.pk)
+    assert batch.status == ImportStatus.PREVIEW
+    assert (batch.encoding, batch.delimiter) == ("cp1251", ";")
+    assert Company.objects.count() == 1  # a preview writes nothing
+
+    assert preview_totals(page) == (2, 2, 1)
+    assert page.locator("[data-testid=delimiter]").inner_text().strip()
+    statuses = {
+        int(row.get_attribute("data-row")): row.get_attribute("data-status")
+        for row in page.locator("[data-testid=import-rows] tr[data-row]").all()
+    }
+    assert statuses == {2: "new", 3: "new", 4: "duplicate", 5: "refused", 6: "duplicate"}
+    assert "Гамма" in page.locator("tr[data-row='4']").inner_text()  # the company in the base it duplicates
+    refused = page.locator("tr[data-row='5']").inner_text()
+    assert "ИНН" in refused and "Дельта" in refused
+    assert "2" in page.locator("tr[data-row='6']").inner_text()  # names the earlier row
+    screenshot(page, "02-preview")
+
+    page.click("[data-testid=apply-form] button[type=submit]")
+    page.wait_for_url(re.compile(rf"/imports/{batch.pk}/$"))
+    page.locator("[data-testid=applied-summary]").wait_for()
+    assert page.locator("[data-testid=apply-form]").count() == 0
+    screenshot(page, "03-applied")
+
+    batch.refresh_from_db()
+    assert batch.status == ImportStatus.APPLIED
+    assert Company.objects.count() == 3
+    alpha = Company.objects.get(inn=inns["alpha"])
+    beta = Company.objects.get(inn=inns["beta"])
+    assert alpha.curator == seller and beta.curator == seller
+    assert alpha.phones == ["+74952011111"] and beta.phones == ["+78432502222"]
+    assert list(alpha.contacts.values_list("full_name", "position")) == [
+        ("Кузьмина Елена Викторовна", "Главный бухгалтер")
+    ]
+    assert beta.contacts.get().full_name == "Зайцев Игорь Олегович"
+    assert not Company.objects.filter(inn=inns["bad"]).exists()
+    assert not Contact.objects.filter(company=existing).exists()  # a duplicate row adds nothing to it
+    snapshot = sorted(Company.objects.values_list("pk", "version", "full_name", "curator_id"))
+    contacts = Contact.objects.count()
+
+    # The same file again: every row is known now; applying it creates nothing.
+    again = upload_client_list(page, path, seller.pk)
+    assert again.pk != batch.pk
+    assert preview_totals(page) == (0, 4, 1)
+    assert page.locator("[data-testid=import-rows] tr[data-status=new]").count() == 0
+    screenshot(page, "04-preview-again")
+    page.click("[data-testid=apply-form] button[type=submit]")
+    page.wait_for_url(re.compile(rf"/imports/{again.pk}/$"))
+    page.locator("[data-testid=applied-summary]").wait_for()
+    screenshot(page, "05-applied-again")
+    assert sorted(Company.objects.values_list("pk", "version", "full_name", "curator_id")) == snapshot
+    assert Contact.objects.count() == contacts
+    again.refresh_from_db()
+    assert again.status == ImportStatus.APPLIED
 
 
 def test_head_merges_two_duplicates(page: Any, screenshot: Any) -> None:
