@@ -8,11 +8,11 @@ import random
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from kurator.accounts.models import Role
+from kurator.accounts.models import Role, User
 from kurator.activities.models import Notification
 from kurator.companies.models import Company, Contact
 from kurator.core.requisites import generate_inn, generate_kpp
@@ -31,6 +31,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "kurator-test-pass"
 # The public form's signed token refuses a form sent sooner than this after it was served (2 s).
 HUMAN_PAUSE = 2.5
+
+
+def make_user(username: str, role: str, first_name: str, last_name: str) -> User:
+    return cast(User, UserFactory(username=username, role=role, first_name=first_name, last_name=last_name))
 
 
 def log_in(page: Any, username: str) -> None:
@@ -63,8 +67,8 @@ def test_web_form_inquiry_goes_to_the_clients_curator_and_only_they_take_it(
     button and is refused a crafted take (403, nothing written); the curator takes it from the bell."""
     # Other tests in the same process may have posted the form from 127.0.0.1: the limit is not under test.
     settings.KURATOR_PUBLIC_FORM_RATE_LIMIT = 1000
-    curator = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
-    colleague = UserFactory(username="petrova", role=Role.MANAGER, first_name="Ольга", last_name="Петрова")
+    curator = make_user("ivanov", Role.MANAGER, "Иван", "Иванов")
+    colleague = make_user("petrova", Role.MANAGER, "Ольга", "Петрова")
     client = company_factory(actor=curator, full_name='ООО "Василёк"', city="Москва")
     contact_factory(
         actor=curator, company=client, full_name="Смирнов Андрей Петрович", phones="+7 916 555-12-34"
@@ -199,8 +203,8 @@ def test_head_imports_a_windows_1251_list_previews_applies_and_reapplies_without
     people and the chosen curator; the same file uploaded again previews 0 new, and applying it changes
     nothing."""
     rng = random.Random(31)
-    head = UserFactory(username="smirnova", role=Role.HEAD_OF_SALES, first_name="Мария", last_name="Смирнова")
-    seller = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
+    head = make_user("smirnova", Role.HEAD_OF_SALES, "Мария", "Смирнова")
+    seller = make_user("ivanov", Role.MANAGER, "Иван", "Иванов")
     existing = company_factory(actor=seller, full_name='ООО "Гамма"', city="Казань")
     path, inns = client_list_cp1251(tmp_path / "клиенты.csv", existing, rng)
 
@@ -268,9 +272,9 @@ def test_head_merges_two_duplicates(page: Any, screenshot: Any) -> None:
     """R2, S1: two dossiers of one firm (same phone, different names, two curators); the head of sales
     finds the duplicate by the phone from the dossier, sees what moves, merges with a reason; the people
     move to the survivor and the duplicate's old address leads to the survivor."""
-    head = UserFactory(username="smirnova", role=Role.HEAD_OF_SALES, first_name="Мария", last_name="Смирнова")
-    first = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
-    second = UserFactory(username="petrova", role=Role.MANAGER, first_name="Ольга", last_name="Петрова")
+    head = make_user("smirnova", Role.HEAD_OF_SALES, "Мария", "Смирнова")
+    first = make_user("ivanov", Role.MANAGER, "Иван", "Иванов")
+    second = make_user("petrova", Role.MANAGER, "Ольга", "Петрова")
     survivor = company_factory(actor=first, full_name='ООО "Северный ветер"', phones="+7 812 320-45-67")
     duplicate = company_factory(actor=second, full_name='ООО "СВ-Трейд"', phones="8 (812) 320-45-67")
     moved = contact_factory(actor=second, company=duplicate, full_name="Орлова Нина Сергеевна")
