@@ -236,6 +236,26 @@ def test_a_failure_mid_way_leaves_the_base_as_it_was(head, manager, monkeypatch)
     assert Company.objects.count() == before[0] + 6  # row 8 is new too: the base is empty here
 
 
+def test_a_failure_while_the_rows_are_still_being_read_leaves_the_base_as_it_was(head, manager, monkeypatch):
+    """S1: on PostgreSQL the companies stream into the database while later rows are still checked; a failure
+    at row 8 (after new rows were written) abandons the stream and leaves nothing."""
+    real = importing._Analyser.row
+
+    def failing(self, number, cells):
+        if number == 8:
+            raise RuntimeError("the server went away")
+        return real(self, number, cells)
+
+    batch = import_prepare(actor=head, data=CP1251, filename="a.csv", curator=manager)
+    monkeypatch.setattr(importing._Analyser, "row", failing)
+    before = counts()
+    with pytest.raises(RuntimeError):
+        import_apply(actor=head, batch=batch)
+    assert counts() == before
+    batch.refresh_from_db()
+    assert batch.status == ImportStatus.FAILED
+
+
 def test_an_imported_company_is_exactly_what_the_services_make(head, manager):
     """S1, D11: the bulk import computes the derived columns, stamps and history as company_create,
     contact_create and bank_account_create do."""
