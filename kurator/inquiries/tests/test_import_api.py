@@ -128,7 +128,7 @@ def test_preview_then_apply_and_download(head, manager):
     download = client.get(f"{URL}{batch_id}/download/")
     assert download.status_code == 200
     assert download["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    sheet = openpyxl.load_workbook(io.BytesIO(download.getvalue())).active
     assert sheet.max_row == 10
 
     listing = client.get(URL)

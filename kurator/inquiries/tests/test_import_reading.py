@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def csv_bytes(rows: list[list[str]], *, delimiter: str = ";", encoding: str = "c
     return "\r\n".join(delimiter.join(row) for row in rows).encode(encoding)
 
 
-def xlsx_bytes(rows: list[list[object]]) -> bytes:
+def xlsx_bytes(rows: Sequence[Sequence[object]]) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     for row in rows:

@@ -194,6 +194,7 @@ def test_a_manager_cannot_edit_public_domains(manager):
     """R2, R4: 403, and the list is unchanged."""
     count = PublicMailDomain.objects.count()
     domain = PublicMailDomain.objects.first()
+    assert domain is not None
     client = login(manager)
     assert client.post(reverse("inquiries:settings_domains"), {"domain": "x.example"}).status_code == 403
     assert client.post(reverse("inquiries:settings_domains"), {"remove": domain.pk}).status_code == 403
