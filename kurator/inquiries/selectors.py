@@ -158,6 +158,8 @@ def first_response_minutes(inquiry: Inquiry) -> float | None:
 # History -------------------------------------------------------------------------------------------------
 
 _HISTORY_SKIP = {
+    # The sender's IP is shown only to those who review matches (the detail page's timeline), not here.
+    "client_ip",
     "id",
     "created_at",
     "updated_at",
