@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -331,10 +332,16 @@ def test_an_imported_company_is_exactly_what_the_services_make(head, manager):
 
     headings = ["Наименование", "ИНН", "КПП", "ОГРН", "Телефон", "E-mail", "Юридический адрес", "Город"]
     headings += ["Сайт", "Контактное лицо", "Должность", "Телефон контактного лица", "БИК", "Р/с", "К/с"]
-    values = [fields["full_name"], "4226 018 159", fields["kpp"], fields["ogrn"], "8 (495) 123-45-67"]
+    values: list[Any] = [
+        fields["full_name"],
+        "4226 018 159",
+        fields["kpp"],
+        fields["ogrn"],
+        "8 (495) 123-45-67",
+    ]
     values += ["info@romashka-test.ru", fields["legal_address"], "Москва", "romashka-test.ru"]
     values += [person["full_name"], "Директор", "8 916 123 45 67", SBERBANK_BIK, ACCOUNT, SBERBANK_CORR]
-    rows = [headings, values]
+    rows = [headings, [str(v) for v in values]]
     batch = import_apply(
         actor=head,
         batch=import_prepare(actor=head, data=csv_bytes(rows), filename="one.csv", curator=manager),
