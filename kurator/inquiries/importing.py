@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -48,7 +49,7 @@ from kurator.access.policy import may_curate
 from kurator.accounts.models import User
 from kurator.companies import services
 from kurator.companies.dossier import build_search_text, build_sort_name, checklist_status, completeness_of
-from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact, ContactSource
+from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact, ContactSource, LegalForm
 from kurator.core.requisites import clean_number, validate_inn
 from kurator.core.text import fold
 from kurator.inquiries import matching
@@ -704,8 +705,8 @@ def _suffixes(domain: str) -> list[str]:
 
 def _phone_key(stored: str) -> str:
     # Phones are stored (and cleaned by the services) in E.164, maybe with ";ext=…" which does not change
-    # whose number it is.
-    return str(stored).split(";", 1)[0].strip()
+    # whose number it is (the matcher's _stored_phone_key).
+    return stored.split(";", 1)[0].strip() if ";" in stored else stored
 
 
 def _stored_email(email: str) -> str:
@@ -1026,7 +1027,7 @@ class RowResult:
     company_fields: dict[str, Any] | None = None
     contact_fields: dict[str, Any] | None = None
     bank_fields: dict[str, Any] | None = None
-    source: ContactSource | None = None
+    source_id: int | None = None
     status_value: str = CompanyStatus.PROSPECT
     sort_name: str = ""
 
@@ -1049,11 +1050,48 @@ class RowResult:
 
 
 @dataclass
+class Checked:
+    """A row after the services' checks and before matching: what an apply reuses from its preview."""
+
+    row: int
+    name: str
+    inn: str
+    refused: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
+    keys: dict[str, Any] | None = None  # what the matcher compares, for a row not refused
+    company_fields: dict[str, Any] | None = None
+    contact_fields: dict[str, Any] | None = None
+    bank_fields: dict[str, Any] | None = None
+    source_id: int | None = None
+    status_value: str = CompanyStatus.PROSPECT
+
+    def as_json(self) -> list[Any]:
+        return [
+            self.row,
+            self.name,
+            self.inn,
+            self.refused,
+            self.notes,
+            self.keys,
+            self.company_fields,
+            self.contact_fields,
+            self.bank_fields,
+            self.source_id,
+            self.status_value,
+        ]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Checked:
+        return cls(*data)
+
+
+@dataclass
 class Analysis:
     table: Table
     mapping: dict[int, str]
     rows: list[RowResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    checked: list[Checked] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -1127,7 +1165,8 @@ class _Analyser:
             {"code": code, "field": field_name, "column": self.column_of(field_name), "text": message}
         )
 
-    def row(self, number: int, cells: list[str]) -> RowResult:
+    def check(self, number: int, cells: list[str]) -> Checked:
+        """The row through the services' checks: refusals, notes and cleaned values (no matching yet)."""
         get = self.value
         refused: list[dict[str, Any]] = []
         notes: list[dict[str, Any]] = []
@@ -1205,15 +1244,16 @@ class _Analyser:
             else:
                 status_value = found_status
 
-        display_name = cleaned.get("short_name") or cleaned.get("full_name") or data["full_name"]
-        result = RowResult(
-            row=number, status=NEW, reasons=[], name=display_name, inn=cleaned.get("inn") or inn
+        checked = Checked(
+            row=number,
+            name=cleaned.get("short_name") or cleaned.get("full_name") or data["full_name"],
+            inn=cleaned.get("inn") or inn,
+            refused=refused,
+            notes=notes,
         )
         if refused:
-            result.status, result.reasons = REFUSED, refused + notes
-            return result
-
-        keys = {
+            return checked
+        checked.keys = {
             "inn": cleaned.get("inn", ""),
             "kpp": cleaned.get("kpp", ""),
             "ogrn": cleaned.get("ogrn", ""),
@@ -1223,6 +1263,21 @@ class _Analyser:
             + [fold(e) for e in (contact_cleaned or {}).get("emails", [])],
             "name": build_sort_name(cast(Company, _Named(cleaned["short_name"]))),
         }
+        checked.company_fields = {k: str(v) if isinstance(v, LegalForm) else v for k, v in cleaned.items()}
+        checked.contact_fields = contact_cleaned
+        checked.bank_fields = bank_cleaned
+        checked.source_id = source.pk if source is not None else None
+        checked.status_value = str(status_value)
+        return checked
+
+    def match(self, checked: Checked) -> RowResult:
+        """The verdict on a checked row against the base and the earlier rows; a new row joins those."""
+        result = RowResult(row=checked.row, status=NEW, reasons=[], name=checked.name, inn=checked.inn)
+        notes = list(checked.notes)
+        if checked.refused or checked.keys is None:
+            result.status, result.reasons = REFUSED, checked.refused + notes
+            return result
+        keys = checked.keys
         found = self.matcher.find(**keys)
         ref, reasons = self.matcher.verdict(found, keys["inn"])
         if ref is not None:
@@ -1234,14 +1289,17 @@ class _Analyser:
             result.reasons = reasons + notes
             return result
         result.reasons = [_note("other_entity"), *reasons, *notes] if reasons else notes
-        self.matcher.register(number, **keys)
-        result.company_fields = cleaned
-        result.contact_fields = contact_cleaned
-        result.bank_fields = bank_cleaned
-        result.source = source
-        result.status_value = status_value
+        self.matcher.register(checked.row, **keys)
+        result.company_fields = checked.company_fields
+        result.contact_fields = checked.contact_fields
+        result.bank_fields = checked.bank_fields
+        result.source_id = checked.source_id
+        result.status_value = checked.status_value
         result.sort_name = keys["name"]
         return result
+
+    def row(self, number: int, cells: list[str]) -> RowResult:
+        return self.match(self.check(number, cells))
 
 
 def analyse(
@@ -1250,18 +1308,22 @@ def analyse(
     *,
     matcher: BulkMatcher | None = None,
     writer: _Writer | None = None,
+    checked: list[Checked] | None = None,
 ) -> Analysis:
     """Sort every row into new, duplicate or refused. Writes nothing, unless a ``writer`` is given: it gets
-    each new row as soon as it is known (the apply writes while it reads)."""
+    each new row as soon as it is known (the apply writes while it reads). ``checked`` are the rows as an
+    earlier analysis of the same file checked them: only the matching is done again."""
     analysis = Analysis(table=table, mapping=mapping, problems=mapping_problems(mapping))
     if analysis.problems:
         return analysis
     analyser = _Analyser(table, mapping, matcher=matcher or BulkMatcher.load())
-    for number, cells in table.rows:
-        result = analyser.row(number, cells)
+    items = checked if checked is not None else (analyser.check(n, cells) for n, cells in table.rows)
+    for item in items:
+        result = analyser.match(item)
         if writer is not None and result.status == NEW:
             writer.add(result)
         analysis.rows.append(result)
+        analysis.checked.append(item)
     return analysis
 
 
@@ -1334,6 +1396,47 @@ def import_dry_run(
     return _analyse_bytes(data, filename, mapping)
 
 
+# The checked rows of a preview are kept beside the batch's file, so that the apply only matches them again
+# against the base as it is then (the checks take two thirds of the time). The key ties them to the file,
+# the mapping and the contact sources they were checked with; anything else and the rows are checked anew.
+CHECKED_VERSION = 1
+
+
+def _checked_name(batch: ImportBatch) -> str:
+    return f"{batch.file.name}.checked.json.gz"
+
+
+def _checked_key(batch: ImportBatch, mapping: dict[int, str]) -> str:
+    sources = list(ContactSource.objects.order_by("id").values_list("id", "parent_id", "name"))
+    payload = [CHECKED_VERSION, batch.checksum, mapping_to_json(mapping), sources]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+def _save_checked(batch: ImportBatch, analysis: Analysis) -> None:
+    if analysis.problems:
+        return
+    payload = {
+        "key": _checked_key(batch, analysis.mapping),
+        "rows": [item.as_json() for item in analysis.checked],
+    }
+    data = gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=1)
+    storage, name = batch.file.storage, _checked_name(batch)
+    if storage.exists(name):
+        storage.delete(name)
+    storage.save(name, ContentFile(data))
+
+
+def _load_checked(batch: ImportBatch, mapping: dict[int, str]) -> list[Checked] | None:
+    try:
+        with batch.file.storage.open(_checked_name(batch), "rb") as handle:
+            payload = json.loads(gzip.decompress(handle.read()))
+        if payload.get("key") != _checked_key(batch, mapping):
+            return None
+        return [Checked.from_json(item) for item in payload["rows"]]
+    except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):
+        return None  # missing or damaged: the apply checks the rows itself
+
+
 def _store(batch: ImportBatch, analysis: Analysis) -> None:
     batch.encoding = analysis.table.encoding
     batch.delimiter = analysis.table.delimiter
@@ -1373,6 +1476,7 @@ def import_prepare(
     _store(batch, analysis)
     batch.file.save(_storage_name(filename), ContentFile(data), save=False)
     batch.save()
+    _save_checked(batch, analysis)
     return batch
 
 
@@ -1407,9 +1511,11 @@ def import_remap(
     if source is not None:
         batch.source = _clean_source(source)
     table = _batch_table(batch)
-    _store(batch, analyse(table, resolve_mapping(table.headers, mapping)))
+    analysis = analyse(table, resolve_mapping(table.headers, mapping))
+    _store(batch, analysis)
     batch.status = ImportStatus.PREVIEW
     batch.save()
+    _save_checked(batch, analysis)
     return batch
 
 
@@ -1438,8 +1544,9 @@ def import_apply(*, actor: User, batch: ImportBatch) -> ImportBatch:
             if problems:
                 raise ValidationError({"mapping": problems})
             matcher = BulkMatcher.load()
+            checked = _load_checked(batch, mapping)
             with _Writer(actor=actor, batch=batch, rows=len(table.rows)) as writer:
-                analysis = analyse(table, mapping, matcher=matcher, writer=writer)
+                analysis = analyse(table, mapping, matcher=matcher, writer=writer, checked=checked)
             writer.link(analysis)
             _store(batch, analysis)
             batch.status = ImportStatus.APPLIED
@@ -1534,7 +1641,7 @@ class _Writer:
     def add(self, row: RowResult) -> None:
         fields = {k: v for k, v in (row.company_fields or {}).items() if k != "product_categories"}
         # The batch's source by its id: loading the related row would be a query inside the COPY.
-        source_id = row.source.pk if row.source is not None else self.batch.source_id
+        source_id = row.source_id if row.source_id is not None else self.batch.source_id
         fields.update(self.stamps, status=row.status_value, source_id=source_id)
         company = self.blank[Company].record(fields)
         people: list[_Record] = []

@@ -240,21 +240,59 @@ def test_a_failure_mid_way_leaves_the_base_as_it_was(head, manager, monkeypatch)
 def test_a_failure_while_the_rows_are_still_being_read_leaves_the_base_as_it_was(head, manager, monkeypatch):
     """S1: on PostgreSQL the companies stream into the database while later rows are still checked; a failure
     at row 8 (after new rows were written) abandons the stream and leaves nothing."""
-    real = importing._Analyser.row
+    real = importing._Analyser.match
 
-    def failing(self, number, cells):
-        if number == 8:
+    def failing(self, checked):
+        if checked.row == 8:
             raise RuntimeError("the server went away")
-        return real(self, number, cells)
+        return real(self, checked)
 
     batch = import_prepare(actor=head, data=CP1251, filename="a.csv", curator=manager)
-    monkeypatch.setattr(importing._Analyser, "row", failing)
+    monkeypatch.setattr(importing._Analyser, "match", failing)
     before = counts()
     with pytest.raises(RuntimeError):
         import_apply(actor=head, batch=batch)
     assert counts() == before
     batch.refresh_from_db()
     assert batch.status == ImportStatus.FAILED
+
+
+def test_apply_reuses_the_preview_checks_and_matches_the_base_as_it_is_now(head, manager, monkeypatch):
+    """S1: the apply does not check the rows again (the preview's checks are kept with the batch) but matches
+    them against the base as it is at that moment: a client entered since the preview makes its row a
+    duplicate."""
+    batch = import_prepare(actor=head, data=CP1251, filename="a.csv", curator=manager)
+    assert batch.totals == {NEW: 6, DUPLICATE: 1, REFUSED: 2}
+    since = company_factory(actor=manager, full_name="ООО «Ромашка»", inn="4226018159", kpp="422643001")
+
+    def no_checks(self, number, cells):
+        raise AssertionError("the apply checked a row again")
+
+    monkeypatch.setattr(importing._Analyser, "check", no_checks)
+    batch = import_apply(actor=head, batch=batch)
+    report = by_row(batch.report)
+    assert batch.totals == {NEW: 5, DUPLICATE: 2, REFUSED: 2}
+    assert (report[2]["status"], report[2]["company"]) == (DUPLICATE, since.pk)
+    assert report[6]["status"] == REFUSED
+    assert report[6]["reasons"][0]["text"] == "INN checksum does not match: check the digits."
+
+
+def test_apply_checks_the_rows_again_when_what_they_were_checked_with_changed(head, manager):
+    """S1: a contact source renamed since the preview: the apply checks every row itself."""
+    batch = import_prepare(actor=head, data=CP1251, filename="a.csv", curator=manager)
+    ContactSource.objects.filter(name="Выставки").update(name="Выставка")
+    batch = import_apply(actor=head, batch=batch)
+    romashka = Company.objects.get(pk=by_row(batch.report)[2]["company"])
+    assert romashka.source is None  # «выставки» no longer names a source
+    assert by_row(batch.report)[2]["reasons"][0]["code"] == "source_unknown"
+
+
+def test_a_damaged_copy_of_the_checks_is_not_trusted(head, manager):
+    """S1: the apply checks the rows itself when the kept checks cannot be read."""
+    batch = import_prepare(actor=head, data=CP1251, filename="a.csv", curator=manager)
+    with batch.file.storage.open(importing._checked_name(batch), "wb") as handle:
+        handle.write(b"not gzip at all")
+    assert import_apply(actor=head, batch=batch).totals == {NEW: 6, DUPLICATE: 1, REFUSED: 2}
 
 
 def test_an_imported_company_is_exactly_what_the_services_make(head, manager):
