@@ -661,8 +661,10 @@ def generate_import_file(path: Any, rows: int) -> dict[str, int]:
 
 
 def run_import(rows: int, log: Callable[[str], None]) -> ImportBench:
-    """Time the dry run and the apply of a generated list of ``rows`` rows against the bench base, inside a
-    transaction that is rolled back (the base keeps its companies; the commit itself is not timed)."""
+    """Time the dry run, the preview and the apply of a generated list of ``rows`` rows against the bench
+    base, inside a transaction that is rolled back (the base keeps its companies). The apply's time includes
+    the foreign-key checks a commit would run; the apply reuses the preview's checks of the rows, as it does
+    in the UI and the API, and matches every row against the base again."""
     import tempfile
     from pathlib import Path
 
@@ -703,6 +705,10 @@ def run_import(rows: int, log: Callable[[str], None]) -> ImportBench:
                 log("import: apply…")
                 started = time.perf_counter()
                 batch = importing.import_apply(actor=head, batch=batch)
+                with connection.cursor() as cursor:
+                    # The foreign keys are checked at COMMIT; the rollback would skip that work, so it is
+                    # done (and timed) here.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 result.seconds["apply"] = time.perf_counter() - started
                 result.totals["apply"] = batch.totals
                 created = Company.objects.count() - before
@@ -740,11 +746,19 @@ def print_import_report(result: ImportBench) -> bool:
             f"{totals.get('duplicate', 0):>9,} {totals.get('refused', 0):>8,}"
         )
     apply = result.seconds.get("apply", float("inf"))
-    ok = apply < IMPORT_TARGET_S
+    dry_run = result.seconds.get("dry run", float("inf"))
+    together = apply + result.seconds.get("preview (a batch)", float("inf"))
+    ok = apply < IMPORT_TARGET_S and dry_run < IMPORT_TARGET_S
     print()
+    verdict = "PASS" if ok else "FAIL"
+    limit = f"{IMPORT_TARGET_S:.0f} s"
     print(
-        f"Target: {result.rows:,} rows applied in under {IMPORT_TARGET_S:.0f} s: {'PASS' if ok else 'FAIL'} "
-        f"(apply {apply:.1f} s; the dry run and the preview each read and check the whole file too)"
+        f"Target: {result.rows:,} rows checked (dry run) and written (apply), each under {limit}: {verdict}"
+    )
+    print(
+        "The dry run and the preview check and match every row; the apply reuses the preview's checks, "
+        "matches every row\nagain and writes (the foreign-key checks of the commit included). "
+        f"Upload to applied (preview + apply): {together:.1f} s."
     )
     return ok
 
