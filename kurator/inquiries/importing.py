@@ -768,7 +768,9 @@ class BulkMatcher:
         self.ogrn: dict[str, list[int]] = {}
         self.phone: dict[str, list[tuple[int, str]]] = {}
         self.email: dict[str, list[tuple[int, str]]] = {}
-        self.domain: dict[str, list[tuple[int, str, str]]] = {}
+        self.domain: dict[str, list[tuple[int, str]]] = {}  # corporate domain -> (ref, an address at it)
+        self.site: dict[str, list[int]] = {}  # website host -> companies
+        self.shown_name: dict[int, str] = {}  # the name as written, for the name reasons
         self.name: dict[str, list[int]] = {}
         self.name_without_inn: dict[str, list[int]] = {}
         self.name_of: dict[int, str] = {}
@@ -793,9 +795,11 @@ class BulkMatcher:
             return company_id
 
         rows = Company.objects.values_list(
-            "id", "inn", "kpp", "ogrn", "website", "sort_name", "merged_into_id"
+            "id", "inn", "kpp", "ogrn", "website", "sort_name", "short_name", "merged_into_id"
         )
-        for company_id, inn, kpp, ogrn, website, sort_name, merged_into in rows.iterator(chunk_size=10000):
+        for company_id, inn, kpp, ogrn, website, sort_name, short_name, merged_into in rows.iterator(
+            chunk_size=10000
+        ):
             if merged_into is not None:
                 # A merged duplicate keeps its INN row (the unique constraint sees it): its survivor answers.
                 if inn:
@@ -809,9 +813,10 @@ class BulkMatcher:
             if website:
                 site = _website_domain(website)
                 if site:
-                    matcher.domain.setdefault(site, []).append((company_id, "website", site))
+                    matcher.site.setdefault(site, []).append(company_id)
             if sort_name:
                 matcher.add_name(sort_name, company_id, inn)
+                matcher.shown_name[company_id] = short_name
         live = matcher.inn_of
         for company_id, person, phone in _array_items(Company, "phones", live=True):
             matcher.phone.setdefault(_phone_key(phone), []).append((company_id, person))
@@ -829,7 +834,7 @@ class BulkMatcher:
         self.email.setdefault(email, []).append((ref, person))
         domain = self.corporate_domain(email)
         if domain:
-            self.domain.setdefault(domain, []).append((ref, "email", email))
+            self.domain.setdefault(domain, []).append((ref, email))
 
     def corporate_domain(self, email: str) -> str:
         """The e-mail's domain unless it is a public mail service (checked once per domain)."""
@@ -902,32 +907,48 @@ class BulkMatcher:
             if domain:
                 domains.add(domain)
         for domain in sorted(domains):
-            for ref, kind, example in self.domain.get(domain, ()):
-                if kind == "email" and example in emails:
-                    continue  # the same address is already a reason of its own
+            # As the matcher: another address at the domain (the row's own ones are reasons of their own),
+            # else a website whose host is the domain or a parent of it (mail.romashka.ru, romashka.ru).
+            examples: dict[int, str] = {}
+            for ref, example in self.domain.get(domain, ()):
+                if example not in emails:
+                    examples.setdefault(ref, example)
+            for ref, example in examples.items():
                 if ref < 0:
                     add(ref, "domain", domain=domain)
-                elif kind == "email":
-                    add(ref, "domain_email", domain=domain, email=example)
                 else:
-                    add(ref, "domain_website", domain=domain, website=example)
+                    add(ref, "domain_email", domain=domain, email=example)
+            parts = domain.split(".")
+            for site in (".".join(parts[i:]) for i in range(len(parts) - 1)):
+                for ref in self.site.get(site, ()):
+                    if ref not in examples:
+                        add(ref, "domain_website", domain=domain, website=site)
         if name:
             # Namesakes with another INN are other legal entities (the verdict would drop them): a row with an
             # INN looks only at names without one; the same INN is a reason of its own above.
             namesakes = [ref for ref, _kpp in self.inn.get(inn, ()) if self.name_of.get(ref) == name]
             namesakes += self.name_without_inn.get(name, []) if inn else self.name.get(name, [])
             for ref in namesakes[:MAX_NAMESAKES]:
-                if ref > 0:
-                    add(ref, "name_same", name=name)
-                else:
-                    add(ref, "name", name=name)
+                # Quoted as people write it («ООО «Вектор»»), as the matcher quotes it, not as the sort key.
+                shown = self.shown_name.get(ref, name)
+                add(ref, "name_same" if ref > 0 else "name", name=shown)
         return found
 
     def register(
-        self, row: int, *, inn: str, kpp: str, ogrn: str, phones: list[str], emails: list[str], name: str
+        self,
+        row: int,
+        *,
+        inn: str,
+        kpp: str,
+        ogrn: str,
+        phones: list[str],
+        emails: list[str],
+        name: str,
+        shown: str = "",
     ) -> None:
         """A row accepted as new: later rows repeating its data are its duplicates."""
         ref = -row
+        self.shown_name[ref] = shown or name
         self.inn_of[ref] = inn
         if inn:
             self.inn.setdefault(inn, []).append((ref, kpp))
@@ -1289,7 +1310,7 @@ class _Analyser:
             result.reasons = reasons + notes
             return result
         result.reasons = [_note("other_entity"), *reasons, *notes] if reasons else notes
-        self.matcher.register(checked.row, **keys)
+        self.matcher.register(checked.row, shown=checked.name, **keys)
         result.company_fields = checked.company_fields
         result.contact_fields = checked.contact_fields
         result.bank_fields = checked.bank_fields

@@ -441,7 +441,7 @@ def test_duplicates_within_the_file_by_phone_e_mail_domain_and_name(head):
         "name",
     ]
     assert rows_by_number[3].reasons[0]["text"] == "Same phone +74951112233 as row 2 of this file"
-    assert rows_by_number[6].reasons[0]["text"] == "Same name “альфа” as row 2 of this file"
+    assert rows_by_number[6].reasons[0]["text"] == "Same name “ООО «Альфа»” as row 2 of this file"
 
 
 def test_duplicates_of_the_base_by_a_person_s_phone_a_domain_and_the_name(head, manager):
@@ -461,8 +461,60 @@ def test_duplicates_of_the_base_by_a_person_s_phone_a_domain_and_the_name(head, 
     assert result[3].reasons[0]["text"] == (
         "The e-mail domain vector-test.ru is the company's website (vector-test.ru)"
     )
-    assert result[4].reasons[0]["text"] == "Same name: “вектор”"
+    assert result[4].reasons[0]["text"] == "Same name: “ООО «Вектор»”"
     assert result[4].reasons[0]["score"] == 100.0
+
+
+def test_the_bulk_finder_gives_the_matcher_s_verdict_and_reasons(head, manager):
+    """S1, R2: for rows like those of a client list, the import's bulk duplicate finder names the company and
+    the reasons (keys, codes, sentences) match_company gives for the same values."""
+    from kurator.inquiries.matching import match_company
+
+    vector = company_factory(
+        actor=manager,
+        full_name="ООО «Вектор»",
+        inn="4226018159",
+        kpp="422643001",
+        phones=["+7 495 111-22-33"],
+        emails=["info@vector-test.ru"],
+        website="https://www.vector-test.ru",
+    )
+    contact_factory(actor=manager, company=vector, full_name="Смирнов Олег", phones=["+7 916 555-44-33"])
+    company_factory(actor=manager, full_name="ЗАО «Без ИНН»", inn="", kpp="", ogrn="")
+    cases = [
+        {"name": "Вектор", "inn": "4226018159", "kpp": "422643001"},
+        {"name": "Вектор", "inn": "4226018159", "kpp": "422601002"},
+        {"name": "Что-то", "phones": ["8 (495) 111-22-33"]},
+        {"name": "Что-то", "phones": ["8 916 555 44 33"]},
+        {"name": "Что-то", "emails": ["INFO@vector-test.ru"]},
+        {"name": "Что-то", "emails": ["boss@vector-test.ru"]},
+        {"name": "Что-то", "emails": ["boss@mail.vector-test.ru"]},
+        {"name": "Без ИНН, ЗАО"},
+    ]
+    headings = ["Наименование", "ИНН", "КПП", "Телефон", "E-mail"]
+    rows = [headings] + [
+        [
+            c["name"],
+            c.get("inn", ""),
+            c.get("kpp", ""),
+            ", ".join(c.get("phones", [])),
+            ", ".join(c.get("emails", [])),
+        ]
+        for c in cases
+    ]
+    analysed = import_dry_run(actor=head, data=csv_bytes(rows)).rows
+    for case, row in zip(cases, analysed, strict=True):
+        expected = match_company(
+            inn=case.get("inn", ""),
+            kpp=case.get("kpp", ""),
+            phones=case.get("phones", ()),
+            emails=case.get("emails", ()),
+            name=case["name"],
+        )
+        assert row.status == DUPLICATE, (case, row.reasons)
+        assert row.company == expected.company.pk, case
+        keys = lambda reasons: [(r["key"], r["code"], r["text"], r["company"]) for r in reasons]  # noqa: E731
+        assert keys(row.reasons) == keys(expected.reasons), case
 
 
 def test_a_shared_phone_with_another_inn_is_another_legal_entity(head, manager):
