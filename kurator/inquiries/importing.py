@@ -777,7 +777,6 @@ class BulkMatcher:
         self.inn_of: dict[int, str] = {}
         self.public_domains: set[str] = set()
         self._domains: dict[str, str] = {}  # what follows "@" -> the corporate domain, or "" if public
-        self._texts: dict[str, str] = {}
 
     @classmethod
     def load(cls) -> BulkMatcher:
@@ -850,20 +849,6 @@ class BulkMatcher:
     def is_public(self, domain: str) -> bool:
         return any(s in self.public_domains for s in _suffixes(domain))
 
-    def reason(self, key: str, company_id: int, score: float | None = None, **params: Any) -> dict[str, Any]:
-        """:func:`kurator.inquiries.matching._reason`, its sentence translated once per run, not per row."""
-        text = self._texts.get(key)
-        if text is None:
-            text = self._texts[key] = str(matching.MESSAGES[key])
-        return {
-            "code": matching._CODE[key],
-            "text": text % params,
-            "company": company_id,
-            "score": score,
-            "key": key,
-            "params": params,
-        }
-
     def find(
         self, *, inn: str, kpp: str, ogrn: str, phones: list[str], emails: list[str], name: str
     ) -> dict[int, list[dict[str, Any]]]:
@@ -872,7 +857,7 @@ class BulkMatcher:
 
         def add(ref: int, key: str, **params: Any) -> None:
             if ref > 0:
-                reason = self.reason(key, ref, score=100.0 if key == "name_same" else None, **params)
+                reason = matching._reason(key, ref, score=100.0 if key == "name_same" else None, **params)
             else:
                 reason = _file_reason("file_" + key.split("_company")[0].split("_person")[0], -ref, **params)
             reasons = found.setdefault(ref, [])
