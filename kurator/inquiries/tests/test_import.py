@@ -481,7 +481,7 @@ def test_the_bulk_finder_gives_the_matcher_s_verdict_and_reasons(head, manager):
     )
     contact_factory(actor=manager, company=vector, full_name="Смирнов Олег", phones=["+7 916 555-44-33"])
     company_factory(actor=manager, full_name="ЗАО «Без ИНН»", inn="", kpp="", ogrn="")
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"name": "Вектор", "inn": "4226018159", "kpp": "422643001"},
         {"name": "Вектор", "inn": "4226018159", "kpp": "422601002"},
         {"name": "Что-то", "phones": ["8 (495) 111-22-33"]},
@@ -512,6 +512,7 @@ def test_the_bulk_finder_gives_the_matcher_s_verdict_and_reasons(head, manager):
             name=case["name"],
         )
         assert row.status == DUPLICATE, (case, row.reasons)
+        assert expected.company is not None, case
         assert row.company == expected.company.pk, case
         keys = lambda reasons: [(r["key"], r["code"], r["text"], r["company"]) for r in reasons]  # noqa: E731
         assert keys(row.reasons) == keys(expected.reasons), case
