@@ -27,7 +27,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -1304,9 +1304,6 @@ class _Analyser:
         result.sort_name = keys["name"]
         return result
 
-    def row(self, number: int, cells: list[str]) -> RowResult:
-        return self.match(self.check(number, cells))
-
 
 def analyse(
     table: Table,
@@ -1881,7 +1878,3 @@ def _reason_line(reason: dict[str, Any]) -> str:
     text = reason_text(reason)
     column = reason.get("column")
     return f"{column}: {text}" if column else text
-
-
-def iter_report(batch: ImportBatch, status: str = "") -> Iterable[dict[str, Any]]:
-    return [e for e in batch.report if not status or e.get("status") == status]
