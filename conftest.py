@@ -59,3 +59,28 @@ def users_by_role(manager, senior_manager, head, finance, admin_user) -> dict[st
 def company(manager):
     """A company whose curator is ``manager``."""
     return company_factory(actor=manager)
+
+
+# Rows that data migrations seed (contact sources and other dictionaries, response standards, public mail
+# domains). A transactional test (browser journeys, concurrency) empties every table when it ends, and the
+# next test on the same worker would then run without them; put them back right after such a test.
+_SEEDING_MIGRATIONS = (
+    "kurator.companies.migrations.0002_search_index_and_dictionaries",
+    "kurator.inquiries.migrations.0002_defaults",
+)
+
+
+@pytest.fixture(autouse=True)
+def _reseed_after_flush(request, django_db_blocker):
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if not (transactional or {"transactional_db", "live_server"} & set(request.fixturenames)):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    with django_db_blocker.unblock():
+        for module in _SEEDING_MIGRATIONS:
+            importlib.import_module(module).seed(apps, None)
