@@ -181,12 +181,6 @@ def make_user(**fields: Any) -> User:
     return cast(User, UserFactory(**fields))
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every fixture user gets a password; the production hasher would cost a third of a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _make(who: str) -> tuple[Any, Any]:
     """Return (actor, company) for a row of the table."""
     curator = make_user(username="curator", role=Role.MANAGER)

@@ -14,11 +14,6 @@ from kurator.accounts.models import Role, User
 from tests.factories import UserFactory, company_factory
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(user) -> Client:
     # English msgids in assertions stay valid whatever the Russian translation says.
     client = Client(headers={"Accept-Language": "en"})

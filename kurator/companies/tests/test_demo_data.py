@@ -22,12 +22,6 @@ from kurator.core.requisites import (
 )
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Seven demo users hashed with the production hasher would cost seconds for nothing here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run_demo_data(*args: str) -> str:
     out = StringIO()
     call_command("demo_data", *args, stdout=out)

@@ -18,11 +18,6 @@ from kurator.companies.models import ApplicationSphere, ContactSource
 from kurator.companies.selectors import sources_in_tree_order
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(user) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(user)

@@ -7,7 +7,6 @@ import random
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -28,12 +27,6 @@ from kurator.companies.models import (
 from kurator.companies.selectors import company_history
 from kurator.core.requisites import generate_settlement_account
 from tests.factories import bank_account_factory, company_factory, contact_factory
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every fixture user gets a password; the production hasher would cost a third of a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def label(model, field: str) -> str:

@@ -16,7 +16,6 @@ search_text_migration = importlib.import_module("kurator.companies.migrations.00
 def test_search_text_is_recomputed_with_the_kpp_for_existing_companies(manager, settings, monkeypatch):
     """D1: companies saved before the KPP joined the search text get it from the migration, with their
     people, in batches; the others are left alone."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     branch = company_factory(actor=manager, full_name="ООО «Филиал»", inn="7707083893", kpp="773601001")
     contact_factory(actor=manager, company=branch, full_name="Жукова Алла")
     others = [company_factory(actor=manager, full_name=f"ООО «Компания {n}»") for n in range(3)]

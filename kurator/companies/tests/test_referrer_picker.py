@@ -16,11 +16,6 @@ from tests.factories import company_factory
 SBER = {"inn": "7707083893", "kpp": "773601001"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(user) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(user)

@@ -19,12 +19,6 @@ from kurator.core.text import normalize_company_name
 from tests.factories import bank_account_factory, company_factory, contact_factory
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every fixture user gets a password; the production hasher would cost a third of a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def names(qs) -> list[str]:
     return [c.short_name for c in qs]
 

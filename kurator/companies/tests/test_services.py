@@ -59,12 +59,6 @@ def make_user(**fields: Any) -> User:
     return cast(User, UserFactory(**fields))
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Every fixture user gets a password; the production hasher would cost a third of a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def snapshot() -> dict[str, int]:
     """Row counts of the dossier and its history: a refused action must leave them all unchanged."""
     return {

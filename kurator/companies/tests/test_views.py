@@ -29,12 +29,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every test logs in several users; the production hasher would spend most of the run hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 READ_PAGES = ("companies:detail", "companies:people", "companies:profile", "companies:history")
 SBERBANK = {"inn": "7707083893", "kpp": "773601001", "ogrn": "1027700132195"}
 

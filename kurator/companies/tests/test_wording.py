@@ -20,11 +20,6 @@ from tests.factories import bank_account_factory, company_factory, contact_facto
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(user) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(user)

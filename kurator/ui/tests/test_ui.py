@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 STATIC = Path(settings.BASE_DIR) / "static"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(user, language: str = "en") -> Client:
     client = Client(headers={"Accept-Language": language})
     client.force_login(user)
