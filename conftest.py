@@ -67,6 +67,7 @@ def company(manager):
 _SEEDING_MIGRATIONS = (
     "kurator.companies.migrations.0002_search_index_and_dictionaries",
     "kurator.inquiries.migrations.0002_defaults",
+    "kurator.sales.migrations.0002_default_pipeline",
 )
 
 

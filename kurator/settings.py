@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kurator.companies",
     "kurator.activities",
     "kurator.inquiries",
+    "kurator.sales",
     "kurator.ui",
 ]
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("inquiries/", include("kurator.inquiries.urls")),
     path("notifications/", include("kurator.activities.urls")),
     path("imports/", include("kurator.inquiries.import_urls")),
+    path("deals/", include("kurator.sales.urls")),
+    path("", include("kurator.activities.work_urls")),
     # The embeddable web form: no login (see kurator/inquiries/public.py).
     path("forms/inquiry/", public_inquiries.public_inquiry, name="public_inquiry"),
     path("forms/inquiry/thanks/", public_inquiries.public_inquiry_thanks, name="public_inquiry_thanks"),

@@ -85,8 +85,70 @@ rules.add_perm("inquiries.work_inquiry", is_head | (is_seller & may_work_inquiry
 rules.add_perm("inquiries.review_match", is_head)
 rules.add_perm("inquiries.manage_settings", is_head)
 
+
+# The sales pipeline (S3, R1) and the contact history (D3). -----------------------------------------------
+
+
+@rules.predicate
+def works_the_deal(user: Any, deal: Any) -> bool:
+    """A deal is worked by its owner and co-owner (R2: the owner is the client's curator)."""
+    return deal is None or user.pk in (deal.owner_id, deal.co_owner_id)
+
+
+@rules.predicate
+def works_with(user: Any, target: Any) -> bool:
+    """Whether ``user`` works with the client of ``target`` (a company, a deal or a record of either): its
+    curator, or the owner or co-owner of the deal."""
+    if target is None:
+        return True
+    deal = getattr(target, "deal", None) if not hasattr(target, "owner_id") else target
+    if deal is not None and user.pk in (deal.owner_id, deal.co_owner_id):
+        return True
+    company = target if hasattr(target, "curator_id") else getattr(target, "company", None)
+    return company is not None and company.curator_id == user.pk
+
+
+@rules.predicate
+def is_author(user: Any, record: Any) -> bool:
+    return record is not None and record.author_id == user.pk
+
+
+@rules.predicate
+def is_task_party(user: Any, task: Any) -> bool:
+    return task is None or user.pk in (task.assignee_id, task.created_by_id)
+
+
+rules.add_perm("sales.view_deal", is_member)
+# The object is the company the deal is for: deals are opened by the client's curator or the head of sales.
+rules.add_perm("sales.add_deal", is_head | (is_seller & works_with))
+rules.add_perm("sales.change_deal", is_head | (is_seller & works_the_deal))
+# Moving a deal past an unmet stage standard (R1), with a recorded reason.
+rules.add_perm("sales.override_standard", is_head)
+rules.add_perm("sales.manage_pipelines", is_head)
+rules.add_perm("sales.view_funnel", is_head | is_seller)
+
+rules.add_perm("activities.view_activity", is_member)
+# The object is the company or deal the activity is logged on.
+rules.add_perm("activities.add_activity", is_head | (is_seller & works_with))
+rules.add_perm("activities.change_activity", is_head | (is_seller & is_author))
+rules.add_perm("activities.view_task", is_member)
+rules.add_perm("activities.add_task", is_seller | is_head)
+rules.add_perm("activities.change_task", is_head | (is_member & is_task_party))
+
 PERMISSIONS = frozenset(
     {
+        "sales.view_deal",
+        "sales.add_deal",
+        "sales.change_deal",
+        "sales.override_standard",
+        "sales.manage_pipelines",
+        "sales.view_funnel",
+        "activities.view_activity",
+        "activities.add_activity",
+        "activities.change_activity",
+        "activities.view_task",
+        "activities.add_task",
+        "activities.change_task",
         "companies.merge_company",
         "companies.import_clients",
         "companies.view_reports",
@@ -114,6 +176,14 @@ _DOSSIER_READ_ONLY = _(
 REFUSALS: dict[str, Any] = {
     "companies.change_company": _DOSSIER_READ_ONLY,
     "companies.change_company_records": _DOSSIER_READ_ONLY,
+    "sales.change_deal": _(
+        "You may read this deal but not change it: only its owner, its co-owner or the head of sales can."
+    ),
+    "sales.add_deal": _("Deals of a client are opened by its curator or the head of sales."),
+    "activities.add_activity": _(
+        "Contacts with this client are logged by its curator, the owners of its deals or the head of sales."
+    ),
+    "activities.change_activity": _("Only the author of an entry or the head of sales may edit it."),
 }
 
 

@@ -9,8 +9,10 @@ from django.http import Http404
 
 from kurator.access.policy import CURATOR_ROLES, can
 from kurator.accounts.models import Role, User
+from kurator.activities.models import Activity, Task
 from kurator.companies.models import BankAccount, Company, Contact
 from kurator.core.pagination import mark_unselective
+from kurator.sales.models import Deal
 
 
 def visible_companies(actor: Any, *, include_merged: bool = False) -> QuerySet[Company]:
@@ -92,6 +94,52 @@ def access_bank_account_by_id(actor: Any, account_id: Any) -> BankAccount:
     try:
         return visible_bank_accounts(actor).select_related("company").get(pk=int(account_id))
     except (BankAccount.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def visible_deals(actor: Any) -> QuerySet[Deal]:
+    """Openness (R3): every member of the department reads every deal."""
+    if can(actor, "sales.view_deal"):
+        return Deal.objects.all()
+    return Deal.objects.none()
+
+
+def access_deal_by_id(actor: Any, deal_id: Any) -> Deal:
+    try:
+        return (
+            visible_deals(actor)
+            .select_related("company__curator", "stage", "pipeline", "owner", "co_owner")
+            .get(pk=int(deal_id))
+        )
+    except (Deal.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def visible_activities(actor: Any) -> QuerySet[Activity]:
+    """Openness (R3): every member reads every timeline."""
+    if can(actor, "activities.view_activity"):
+        return Activity.objects.all()
+    return Activity.objects.none()
+
+
+def access_activity_by_id(actor: Any, activity_id: Any) -> Activity:
+    try:
+        return visible_activities(actor).select_related("company", "deal", "author").get(pk=int(activity_id))
+    except (Activity.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def visible_tasks(actor: Any) -> QuerySet[Task]:
+    """Openness (R3): the department sees what is planned with each client; "My day" narrows to the actor."""
+    if can(actor, "activities.view_task"):
+        return Task.objects.all()
+    return Task.objects.none()
+
+
+def access_task_by_id(actor: Any, task_id: Any) -> Task:
+    try:
+        return visible_tasks(actor).select_related("company", "deal", "assignee").get(pk=int(task_id))
+    except (Task.DoesNotExist, TypeError, ValueError):
         raise Http404 from None
 
 

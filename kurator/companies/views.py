@@ -206,7 +206,7 @@ def _dossier(request: HttpRequest, pk: int) -> Dossier:
     )
 
 
-def _render_dossier(request: HttpRequest, pk: int, tab: str, template: str, **extra: Any) -> HttpResponse:
+def render_dossier(request: HttpRequest, pk: int, tab: str, template: str, **extra: Any) -> HttpResponse:
     d = _dossier(request, pk)
     context = {"d": d, "company": d.company, "tab": tab, **extra}
     if tab == "people":
@@ -221,28 +221,28 @@ def _render_dossier(request: HttpRequest, pk: int, tab: str, template: str, **ex
 @follows_merged
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """General information and requisites with bank accounts (D1)."""
-    return _render_dossier(request, pk, "general", "companies/company_detail.html")
+    return render_dossier(request, pk, "general", "companies/company_detail.html")
 
 
 @require("companies.view_company")
 @follows_merged
 def company_people(request: HttpRequest, pk: int) -> HttpResponse:
     """The org structure as a tree with decision roles (D2) and birthdays (D10)."""
-    return _render_dossier(request, pk, "people", "companies/company_people.html")
+    return render_dossier(request, pk, "people", "companies/company_people.html")
 
 
 @require("companies.view_company")
 @follows_merged
 def company_profile(request: HttpRequest, pk: int) -> HttpResponse:
     """The purchase profile (D9) and where the client came from (S2)."""
-    return _render_dossier(request, pk, "profile", "companies/company_profile.html")
+    return render_dossier(request, pk, "profile", "companies/company_profile.html")
 
 
 @require("companies.view_company")
 @follows_merged
 def company_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Who changed what, when, old → new, and why (D11)."""
-    return _render_dossier(request, pk, "history", "companies/company_history.html")
+    return render_dossier(request, pk, "history", "companies/company_history.html")
 
 
 # Company forms -------------------------------------------------------------------------------------------

@@ -50,7 +50,14 @@ TABLER_CORE = Package(
     },
 )
 TABLER_ICONS = Package("@tabler/icons", "3.52.0", "MIT", {"LICENSE": "LICENSE"})
-PACKAGES = (TABLER_CORE, TABLER_ICONS)
+# The deal board's drag-and-drop and the report charts (issue 4).
+SORTABLE = Package(
+    "sortablejs", "1.15.7", "MIT", {"Sortable.min.js": "Sortable.min.js", "LICENSE": "LICENSE"}
+)
+CHARTJS = Package(
+    "chart.js", "4.6.1", "MIT", {"dist/chart.umd.min.js": "chart.umd.min.js", "LICENSE.md": "LICENSE.md"}
+)
+PACKAGES = (TABLER_CORE, TABLER_ICONS, SORTABLE, CHARTJS)
 
 # The outline icons the templates use; {% icon "name" %} accepts only these.
 ICONS = (
@@ -107,6 +114,25 @@ ICONS = (
     "arrow-right",
     "clock-exclamation",
     "code",
+    # Deals, activities, tasks and reminders (issue 4).
+    "layout-kanban",
+    "briefcase",
+    "calendar-event",
+    "phone-call",
+    "message",
+    "notes",
+    "list-check",
+    "trophy",
+    "flag",
+    "rss",
+    "refresh",
+    "chart-funnel",
+    "sun",
+    "mail-forward",
+    "arrows-move",
+    "square-check",
+    "square",
+    "gavel",
 )
 SPRITE_NAME = "sprite.svg"
 
