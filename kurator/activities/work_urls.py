@@ -7,5 +7,6 @@ from kurator.activities import work_views as views
 app_name = "activities"
 
 urlpatterns = [
+    path("my-day/", views.my_day, name="my_day"),
     path("activities/company/<int:pk>/", views.company_timeline, name="company_timeline"),
 ]
