@@ -194,6 +194,38 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# Periodic jobs (reminders, D10): Celery beat runs them with Redis; without Redis a thread of the web server
+# does (kurator.activities.scheduler), unless KURATOR_INPROCESS_JOBS=0. Every job is idempotent.
+KURATOR_JOB_INTERVAL_SECONDS = int(os.environ.get("KURATOR_JOB_INTERVAL_SECONDS", "300"))
+KURATOR_INPROCESS_JOBS = env_bool("KURATOR_INPROCESS_JOBS", not REDIS_URL)
+CELERY_BEAT_SCHEDULE = {
+    "send-reminders": {
+        "task": "kurator.activities.tasks.send_reminders",
+        "schedule": float(KURATOR_JOB_INTERVAL_SECONDS),
+    },
+}
+# Birthdays of clients and of their leaders are reminded this many days ahead, and again on the day (D10).
+KURATOR_BIRTHDAY_REMINDER_DAYS = int(os.environ.get("KURATOR_BIRTHDAY_REMINDER_DAYS", "7"))
+# Where users open Kurator: links in e-mails and calendar entries are made from it.
+KURATOR_BASE_URL = os.environ.get("KURATOR_BASE_URL", "http://127.0.0.1:8000")
+
+# E-mail: SMTP when EMAIL_HOST is set, else printed to the console (the embedded default).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST) and not EMAIL_USE_SSL)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "465" if EMAIL_USE_SSL else "587" if EMAIL_USE_TLS else "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Kurator <kurator@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
