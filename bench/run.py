@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench import sales
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kurator_bench"
 TARGET_MEDIAN_MS = 50.0
 SEED = 20261127
@@ -778,7 +780,12 @@ def data_size() -> dict[str, str]:
 
 
 def print_report(
-    results: list[Result], report: FillReport, counts: tuple[int, int, int], url: str, requests: int
+    results: list[Result],
+    report: FillReport,
+    counts: tuple[int, int, int],
+    url: str,
+    requests: int,
+    sales_report: sales.SalesFill | None = None,
 ) -> bool:
     config = database_settings(url)
     print()
@@ -796,6 +803,8 @@ def print_report(
             f"Fill: {report.seconds:.1f} s ({phases}); target under 120 s: "
             f"{'PASS' if report.seconds < 120 else 'FAIL'}"
         )
+    if sales_report is not None:
+        sales.print_fill(sales_report)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"Times: {requests} requests per scenario after a warm-up, Django test client, server time; "
@@ -857,9 +866,16 @@ def main(argv: list[str] | None = None) -> int:
         vacuum_analyze()
     else:
         log(f"filled in {report.seconds:.1f} s")
+    # Deals, activities and tasks over the companies; a base of an earlier bench keeps its companies.
+    sales_report = sales.fill_sales(args.companies, log)
+    if sales_report.skipped:
+        sales.vacuum_analyze_sales()
+    else:
+        log(f"sales data filled in {sales_report.seconds:.1f} s")
     log("measuring…")
     results = run_scenarios(args.companies, args.requests, args.warmup)
-    print_report(results, report, row_counts(), url, args.requests)
+    results += sales.run_sales_scenarios(args.requests, args.warmup, measure=measure, result=Result)
+    print_report(results, report, row_counts(), url, args.requests, sales_report)
     failed = any(r.error and not r.error.startswith("not available") for r in results)
     if args.import_rows:
         # Last: its rolled-back rows leave dead tuples the other scenarios should not pay for.
