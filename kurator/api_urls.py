@@ -11,7 +11,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from kurator.access.api import PolicyPermission
 from kurator.access.policy import AUTHENTICATED
 from kurator.accounts.api import TokenView, UserViewSet
-from kurator.activities.api import NotificationViewSet
+from kurator.activities.api import ActivityViewSet, NotificationViewSet, TaskViewSet
 from kurator.companies.api import (
     BankAccountViewSet,
     CompanyViewSet,
@@ -40,6 +40,8 @@ router.register("bank-accounts", BankAccountViewSet, basename="bank-account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("users", UserViewSet, basename="user")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("activities", ActivityViewSet, basename="activity")
+router.register("tasks", TaskViewSet, basename="task")
 router.register("imports", ImportViewSet, basename="import")
 router.register("inquiries", InquiryViewSet, basename="inquiry")
 router.register("sources", SourceViewSet, basename="source")

@@ -1,21 +1,31 @@
-"""/api/v1/notifications/: the caller's own notifications, and marking them read (R2)."""
+"""/api/v1/notifications/ (the caller's own notifications, and marking them read), /api/v1/activities/ (the
+contact history, D3) and /api/v1/tasks/."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kurator.access.policy import AUTHENTICATED
+from kurator.access.scoping import access_task_by_id, visible_companies
 from kurator.accounts.models import User
 from kurator.activities import selectors, services
-from kurator.activities.models import Notification
+from kurator.activities.models import Activity, ActivityKind, Notification, Task
+from kurator.companies.api import IntegerFilter, RelatedIdField, RelatedIdsField
 
 MAX_ID = 2**63 - 1
+VIEW_ACTIVITY = "activities.view_activity"
+VIEW_TASK = "activities.view_task"
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -69,3 +79,290 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ids = payload.validated_data.get("ids")
         marked = services.notification_mark_read(actor=actor, notification_ids=ids)
         return Response({"marked": marked, "unread": selectors.unread_count(actor=actor)})
+
+
+# Contact history (D3) and tasks ----------------------------------------------------------------------------
+
+
+class ActorMixin:
+    @property
+    def actor(self) -> User:
+        # PolicyPermission has let only members in by the time a handler runs.
+        return cast(User, self.request.user)  # type: ignore[attr-defined]
+
+
+class ActivitySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    company = RelatedIdField(help_text=_("The client the contact was with; fixed once logged."))
+    deal = RelatedIdField(required=False, allow_null=True, help_text=_("A deal of the same client."))
+    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+    occurred_at = serializers.DateTimeField(help_text=_("When it happened (not in the future)."))
+    contacts = RelatedIdsField(
+        required=False, max_length=200, help_text=_("Ids of the client's people who took part.")
+    )
+    users = RelatedIdsField(required=False, max_length=200, help_text=_("Ids of our users who took part."))
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    result = serializers.CharField(required=False, allow_blank=True, max_length=services.MAX_RESULT)
+    next_step = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    next_step_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text=_("With a date, the next step becomes a task of the author due that day at 10:00."),
+    )
+    author = RelatedIdField(read_only=True)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_(
+            "On edit: the version you read. If someone saved the entry since, the edit is refused (409)."
+        ),
+    )
+    edited = serializers.SerializerMethodField(
+        help_text=_("Whether the entry was changed after it was logged.")
+    )
+
+    def get_edited(self, activity: Activity) -> bool:
+        return bool(getattr(activity, "edited", False))
+
+
+class ActivityUpdateSerializer(ActivitySerializer):
+    company = RelatedIdField(read_only=True)
+
+
+class ActivityFilter(django_filters.FilterSet):
+    company = IntegerFilter(
+        min_value=1, max_value=MAX_ID, method="filter_nothing", help_text=_("Company id.")
+    )
+    deal = IntegerFilter(min_value=1, max_value=MAX_ID, method="filter_nothing", help_text=_("Deal id."))
+    kind = django_filters.ChoiceFilter(choices=ActivityKind.choices, method="filter_nothing")
+    contact = IntegerFilter(
+        min_value=1,
+        max_value=MAX_ID,
+        method="filter_nothing",
+        help_text=_("Id of one of the client's people."),
+    )
+    user = IntegerFilter(
+        min_value=1,
+        max_value=MAX_ID,
+        method="filter_nothing",
+        help_text=_("Id of one of our users: entries they took part in or wrote."),
+    )
+
+    class Meta:
+        model = Activity
+        fields: list[str] = []
+
+    def filter_nothing(self, queryset: QuerySet[Activity], name: str, value: Any) -> QuerySet[Activity]:
+        return queryset  # the selector applies every filter in filter_queryset
+
+    def filter_queryset(self, queryset: QuerySet[Activity]) -> QuerySet[Activity]:
+        data = self.form.cleaned_data
+        return selectors.activity_timeline(
+            actor=self.request.user,
+            company=data.get("company"),
+            deal=data.get("deal"),
+            kind=data.get("kind") or None,
+            contact=data.get("contact"),
+            user=data.get("user"),
+        )
+
+
+def _activity_fields(serializer: serializers.BaseSerializer[Any]) -> tuple[dict[str, Any], int | None]:
+    data = dict(serializer.validated_data)
+    return data, data.pop("version", None)
+
+
+@extend_schema_view(
+    create=extend_schema(request=ActivitySerializer, responses={201: ActivitySerializer}),
+    update=extend_schema(request=ActivityUpdateSerializer, responses=ActivitySerializer),
+    partial_update=extend_schema(request=ActivityUpdateSerializer, responses=ActivitySerializer),
+)
+class ActivityViewSet(
+    ActorMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The contact history (D3): every member reads every timeline (R3). Contacts are logged by the client's
+    curator, the deal's owners or the head of sales (the author is the caller); only the author or the head
+    of sales edits an entry (403 otherwise), and a stale ``version`` is refused with 409. Newest first."""
+
+    filterset_class = ActivityFilter
+    permissions = {
+        "list": VIEW_ACTIVITY,
+        "retrieve": VIEW_ACTIVITY,
+        "create": "activities.add_activity",
+        "update": VIEW_ACTIVITY,
+        "partial_update": VIEW_ACTIVITY,
+    }
+    object_permissions = {
+        "update": "activities.change_activity",
+        "partial_update": "activities.change_activity",
+    }
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        if self.action in {"update", "partial_update"}:
+            return ActivityUpdateSerializer
+        return ActivitySerializer
+
+    def get_queryset(self) -> QuerySet[Activity]:
+        if getattr(self, "swagger_fake_view", False):
+            return Activity.objects.none()
+        return selectors.activity_timeline(actor=self.actor)
+
+    def get_object(self) -> Activity:
+        activity = selectors.activity_get(actor=self.actor, activity_id=self.kwargs["pk"])
+        self.check_object_permissions(self.request, activity)
+        return activity
+
+    def _fresh(self, activity: Activity) -> Activity:
+        return selectors.activity_timeline(actor=self.actor).get(pk=activity.pk)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        activity = self._fresh(self.get_object())
+        return Response(ActivitySerializer(activity).data)
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data, _version = _activity_fields(serializer)
+        company_id = data.pop("company")
+        company = visible_companies(self.actor).filter(pk=company_id).first()
+        if company is None:
+            raise DjangoValidationError(
+                {"company": [DjangoValidationError(_("The company was not found."), code="not_found")]}
+            )
+        activity = services.activity_create(actor=self.actor, company=company, **data)
+        serializer.instance = self._fresh(activity)
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data, version = _activity_fields(serializer)
+        activity = services.activity_update(
+            actor=self.actor, activity=cast(Activity, serializer.instance), expected_version=version, **data
+        )
+        serializer.instance = self._fresh(activity)
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(max_length=300)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=services.MAX_NOTES)
+    assignee = RelatedIdField(
+        help_text=_("User id: an active sales person or administrator (finance does not take tasks).")
+    )
+    due_at = serializers.DateTimeField()
+    company = RelatedIdField(required=False, allow_null=True)
+    deal = RelatedIdField(
+        required=False, allow_null=True, help_text=_("A deal; its company is taken with it.")
+    )
+    done = serializers.BooleanField(
+        required=False, help_text=_("Set true to mark done, false to open again.")
+    )
+    done_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    activity = RelatedIdField(
+        read_only=True, allow_null=True, help_text=_("The logged contact whose next step this task is.")
+    )
+    created_by = RelatedIdField(read_only=True, allow_null=True)
+
+
+class TaskDoneSerializer(serializers.Serializer):
+    done = serializers.BooleanField(default=True, help_text=_("false opens the task again."))
+
+
+class TaskFilter(django_filters.FilterSet):
+    assignee = IntegerFilter(min_value=1, max_value=MAX_ID, method="filter_nothing", help_text=_("User id."))
+    done = django_filters.BooleanFilter(
+        method="filter_nothing", help_text=_("Done or open ones; both by default.")
+    )
+    company = IntegerFilter(
+        min_value=1, max_value=MAX_ID, method="filter_nothing", help_text=_("Company id.")
+    )
+    deal = IntegerFilter(min_value=1, max_value=MAX_ID, method="filter_nothing", help_text=_("Deal id."))
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def filter_nothing(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Task]) -> QuerySet[Task]:
+        data = self.form.cleaned_data
+        return selectors.task_list(
+            actor=self.request.user,
+            assignee=data.get("assignee"),
+            done=data.get("done"),
+            company=data.get("company"),
+            deal=data.get("deal"),
+        )
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: TaskSerializer}),
+)
+class TaskViewSet(
+    ActorMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Tasks: everyone sees what is planned with each client (R3); they are set by sales people and the head
+    of sales, for themselves or a colleague (who is notified), and changed by their assignee, whoever set
+    them, or the head of sales (403 otherwise). Soonest first, open ones before done ones."""
+
+    serializer_class = TaskSerializer
+    filterset_class = TaskFilter
+    permissions = {
+        "list": VIEW_TASK,
+        "retrieve": VIEW_TASK,
+        "create": "activities.add_task",
+        "update": VIEW_TASK,
+        "partial_update": VIEW_TASK,
+        "complete": VIEW_TASK,
+    }
+    object_permissions = {
+        "update": "activities.change_task",
+        "partial_update": "activities.change_task",
+        "complete": "activities.change_task",
+    }
+
+    def get_queryset(self) -> QuerySet[Task]:
+        if getattr(self, "swagger_fake_view", False):
+            return Task.objects.none()
+        return selectors.task_list(actor=self.actor, done=None)
+
+    def get_object(self) -> Task:
+        task = access_task_by_id(self.actor, self.kwargs["pk"])
+        self.check_object_permissions(self.request, task)
+        return task
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = dict(serializer.validated_data)
+        done = data.pop("done", False)
+        task = services.task_create(actor=self.actor, **data)
+        if done:
+            task = services.task_complete(actor=self.actor, task=task, done=True)
+        serializer.instance = task
+
+    @transaction.atomic
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = dict(serializer.validated_data)
+        done = data.pop("done", None)
+        task = services.task_update(actor=self.actor, task=cast(Task, serializer.instance), **data)
+        if done is not None:
+            task = services.task_complete(actor=self.actor, task=task, done=done)
+        serializer.instance = task
+
+    @extend_schema(request=TaskDoneSerializer, responses=TaskSerializer, filters=False)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        """Mark the task done (``{"done": false}`` opens it again); doing it twice changes nothing."""
+        payload = TaskDoneSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        task = services.task_complete(
+            actor=self.actor, task=self.get_object(), done=payload.validated_data["done"]
+        )
+        return Response(TaskSerializer(task).data)

@@ -9,4 +9,11 @@ app_name = "activities"
 urlpatterns = [
     path("my-day/", views.my_day, name="my_day"),
     path("activities/company/<int:pk>/", views.company_timeline, name="company_timeline"),
+    path("activities/new/", views.activity_create, name="create"),
+    path("activities/<int:pk>/edit/", views.activity_edit, name="edit"),
+    path("activities/<int:pk>/history/", views.activity_history, name="history"),
+    path("tasks/", views.task_list, name="tasks"),
+    path("tasks/new/", views.task_create, name="task_create"),
+    path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
+    path("tasks/<int:pk>/done/", views.task_complete, name="task_complete"),
 ]
