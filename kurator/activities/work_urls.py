@@ -2,12 +2,15 @@
 
 from django.urls import path
 
+from kurator.activities import calendar_views
 from kurator.activities import work_views as views
 
 app_name = "activities"
 
 urlpatterns = [
     path("my-day/", views.my_day, name="my_day"),
+    path("calendar/", calendar_views.calendar_page, name="calendar"),
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("activities/company/<int:pk>/", views.company_timeline, name="company_timeline"),
     path("activities/new/", views.activity_create, name="create"),
     path("activities/<int:pk>/edit/", views.activity_edit, name="edit"),
