@@ -21,6 +21,7 @@ from kurator.companies.api import (
 )
 from kurator.inquiries.api import InquiryViewSet, SourceViewSet
 from kurator.inquiries.import_api import ImportViewSet
+from kurator.sales.api import DealViewSet, PipelineViewSet
 
 
 @extend_schema(exclude=True)
@@ -45,6 +46,8 @@ router.register("tasks", TaskViewSet, basename="task")
 router.register("imports", ImportViewSet, basename="import")
 router.register("inquiries", InquiryViewSet, basename="inquiry")
 router.register("sources", SourceViewSet, basename="source")
+router.register("pipelines", PipelineViewSet, basename="pipeline")
+router.register("deals", DealViewSet, basename="deal")
 
 
 # drf-spectacular's views default to AllowAny; put them back under the policy like every other view.

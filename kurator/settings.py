@@ -256,6 +256,7 @@ SPECTACULAR_SETTINGS = {
         "CompanyStatusEnum": "kurator.companies.models.CompanyStatus",
         "InquiryStatusEnum": "kurator.inquiries.models.InquiryStatus",
         "ImportStatusEnum": "kurator.inquiries.models.ImportStatus",
+        "StageKindEnum": "kurator.sales.models.StageKind",
         "ActivityKindEnum": "kurator.activities.models.ActivityKind",
         "HistoryObjectTypeEnum": ["company", "bank_account", "contact"],
         "HistoryActionEnum": ["created", "changed", "deleted"],

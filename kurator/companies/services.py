@@ -47,6 +47,7 @@ from kurator.core.requisites import (
     validate_settlement_account,
 )
 from kurator.core.text import fold, split_legal_form
+from kurator.sales.models import LostReason
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -521,6 +522,11 @@ def company_update(
     _save_integrity(company, "inn", _("A company with this INN and KPP is already in the base."))
     company.refresh_from_db()
     _refresh_derived(company)
+    if "curator" in changed:
+        # R2: the client's open deals follow its curator.
+        from kurator.sales.services import deals_follow_curator
+
+        deals_follow_curator(company=company, new_owner=company.curator, actor=actor)
     return company
 
 
@@ -778,6 +784,7 @@ DICTIONARIES: dict[str, Any] = {
     "categories": ProductCategory,
     "delivery": DeliveryMethod,
     "technologies": SalesTechnology,
+    "lost_reasons": LostReason,
 }
 
 
@@ -1041,6 +1048,10 @@ def company_merge(*, actor: User, survivor: Company, duplicate: Company, reason:
         Company.objects.filter(pk=survivor.pk).update(**stamps)
     _refresh_derived(survivor)
     survivor.refresh_from_db()
+    # The duplicate's deals moved with its other records; the open ones now belong to the survivor's curator.
+    from kurator.sales.services import deals_follow_curator
+
+    deals_follow_curator(company=survivor, new_owner=survivor.curator, actor=actor)
 
     text = _("%(duplicate)s was merged into %(survivor)s by %(actor)s.") % {
         "duplicate": duplicate.short_name,

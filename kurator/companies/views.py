@@ -512,6 +512,9 @@ def _dictionary_model(kind: str) -> Any:
 
 def _ordered_items(kind: str, model: Any) -> list[Any]:
     # Merged duplicates are not clients any more: they are not counted.
+    if kind == "lost_reasons":
+        # Reasons for losing are used by deals, not companies: the column counts the deals.
+        return list(model.objects.annotate(company_count=Count("deals")).order_by("position", "name"))
     company_count = Count("companies", filter=Q(companies__merged_into__isnull=True))
     items = list(model.objects.annotate(company_count=company_count).order_by("position", "name"))
     if kind != "sources":

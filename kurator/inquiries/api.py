@@ -137,6 +137,22 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=services.MAX_TEXT, allow_blank=True)
 
 
+class ConvertSerializer(serializers.Serializer):
+    title = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text=_("The deal's title (made up when empty)."),
+    )
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, required=False, allow_null=True)
+    expected_close = serializers.DateField(required=False, allow_null=True)
+
+
+class ConvertResultSerializer(serializers.Serializer):
+    deal = serializers.IntegerField(help_text=_("Id of the new deal."))
+    inquiry = InquirySerializer()
+
+
 class ConfirmMatchSerializer(serializers.Serializer):
     company = serializers.IntegerField(
         min_value=1,
@@ -212,6 +228,7 @@ class InquiryViewSet(
         "take": ADD,
         "qualify": ADD,
         "reject": ADD,
+        "convert": ADD,
         "confirm_match": REVIEW,
     }
 
@@ -259,6 +276,20 @@ class InquiryViewSet(
             actor=self.actor, inquiry=self.get_object(), reason=serializer.validated_data["reason"]
         )
         return self._answer(inquiry)
+
+    @extend_schema(request=ConvertSerializer, responses={201: ConvertResultSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def convert(self, request: Request, pk: str | None = None) -> Response:
+        """Turn a taken or qualified inquiry of a settled client into a deal (S3); answers the deal's id and
+        the inquiry, now converted. The deal is then at ``/api/v1/deals/{id}/``."""
+        serializer = ConvertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deal = services.inquiry_convert(
+            actor=self.actor, inquiry=self.get_object(), **serializer.validated_data
+        )
+        fresh = selectors.inquiry_get(actor=self.actor, inquiry_id=deal.inquiry_id)
+        inquiry = InquirySerializer(fresh, context=self.get_serializer_context()).data
+        return Response({"deal": deal.pk, "inquiry": inquiry}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConfirmMatchSerializer, responses=InquirySerializer)
     @action(detail=True, methods=["post"], url_path="confirm-match", filter_backends=[])

@@ -592,20 +592,54 @@ def inquiry_reject(*, actor: User, inquiry: Inquiry, reason: str) -> Inquiry:
     return inquiry
 
 
-def inquiry_convert(*, actor: User, inquiry: Inquiry) -> Inquiry:
-    """Conversion of a qualified inquiry into a deal arrives together with deals (the sales pipeline);
-    until then it is refused with a message, and nothing changes."""
+@transaction.atomic
+def inquiry_convert(*, actor: User, inquiry: Inquiry, **deal_fields: Any) -> Any:
+    """Convert a taken or qualified inquiry of a known client into a deal (S3) and mark it converted.
+
+    The deal is opened by :func:`kurator.sales.services.deal_create` with the inquiry's source and a title
+    from the inquiry; ``deal_fields`` are passed on (amount, contacts, …). Refused, with nothing written,
+    while the client is not settled (no company, or the head of sales has to confirm it) or when the status
+    does not allow it. Returns the deal."""
+    from kurator.sales.services import deal_create
+
+    inquiry = _locked(inquiry)
     ensure_may_work(actor, inquiry)
-    raise ValidationError(
-        {
-            "status": [
-                ValidationError(
-                    _("Converting an inquiry into a deal becomes possible once deals are available."),
-                    code="conversion_unavailable",
-                )
-            ]
+    if inquiry.status not in (InquiryStatus.TAKEN, InquiryStatus.QUALIFIED):
+        raise ValidationError(
+            {
+                "status": [
+                    ValidationError(
+                        _("Only a taken or qualified inquiry becomes a deal; this one is “%(current)s”."),
+                        code="invalid_transition",
+                        params={"current": InquiryStatus(inquiry.status).label},
+                    )
+                ]
+            }
+        )
+    company = resolve_company(inquiry.company)
+    if company is None or inquiry.needs_review:
+        raise ValidationError(
+            {
+                "company": [
+                    ValidationError(
+                        _("Settle the client of the inquiry first: a deal is opened with a known company."),
+                        code="no_company",
+                    )
+                ]
+            }
+        )
+    fields = dict(deal_fields)
+    if not fields.get("title"):
+        fields["title"] = gettext("%(company)s: inquiry of %(date)s") % {
+            "company": company.short_name,
+            "date": timezone.localtime(inquiry.received_at).strftime("%d.%m.%Y"),
         }
-    )
+    fields.setdefault("source", inquiry.source)
+    deal = deal_create(actor=actor, company=company, inquiry=inquiry, **fields)
+    inquiry.status = InquiryStatus.CONVERTED
+    inquiry.needs_review = False
+    _save(inquiry, actor)
+    return deal
 
 
 @transaction.atomic

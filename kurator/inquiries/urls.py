@@ -20,5 +20,6 @@ urlpatterns = [
     path("<int:pk>/take/", views.inquiry_take, name="take"),
     path("<int:pk>/qualify/", views.inquiry_qualify, name="qualify"),
     path("<int:pk>/reject/", views.inquiry_reject, name="reject"),
+    path("<int:pk>/convert/", views.inquiry_convert, name="convert"),
     path("<int:pk>/confirm-match/", views.inquiry_confirm_match, name="confirm_match"),
 ]

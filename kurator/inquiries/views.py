@@ -196,6 +196,10 @@ def _detail_context(request: HttpRequest, inquiry: Inquiry, **extra: Any) -> dic
         # While the head of sales has to settle the client, nobody takes it (the service refuses too).
         "can_take": may_work and inquiry.status == InquiryStatus.NEW and not inquiry.needs_review,
         "can_qualify": may_work and inquiry.status == InquiryStatus.TAKEN,
+        # S3: a taken or qualified inquiry of a settled client becomes a deal (the service says why not).
+        "can_convert": may_work
+        and inquiry.status in (InquiryStatus.TAKEN, InquiryStatus.QUALIFIED)
+        and can(actor, "sales.add_deal"),
         "can_reject": may_work and is_open,
         "can_confirm": may_review and is_open and (inquiry.needs_review or inquiry.company_id is None),
         "reject_form": RejectForm(),
@@ -250,6 +254,20 @@ def inquiry_qualify(request: HttpRequest, pk: int) -> HttpResponse:
         return _refused(request, inquiry, exc)
     messages.success(request, _("The inquiry is qualified."))
     return redirect("inquiries:detail", pk=inquiry.pk)
+
+
+@require(VIEW)
+@require_POST
+def inquiry_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turn a taken or qualified inquiry into a deal (S3) and open the deal's page."""
+    inquiry = _inquiry(request, pk)
+    ensure(request.user, WORK, inquiry)
+    try:
+        deal = services.inquiry_convert(actor=_actor(request), inquiry=inquiry)
+    except ValidationError as exc:
+        return _refused(request, inquiry, exc)
+    messages.success(request, _("The inquiry became a deal."))
+    return redirect("sales:detail", pk=deal.pk)
 
 
 @require(VIEW)

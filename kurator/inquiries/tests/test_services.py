@@ -231,7 +231,8 @@ def test_an_inquiry_waiting_for_review_cannot_be_taken(client_company, manager, 
 
 
 def test_status_transitions(client_company, manager):
-    """R2: new → taken → qualified; taking twice, qualifying a new one and converting are refused."""
+    """R2, S3: new → taken → qualified → converted (into a deal); taking twice, qualifying a new one and
+    converting twice are refused."""
     inquiry = _create(actor=None, channel="web_form", phone="+79165554433")
     with pytest.raises(ValidationError):
         services.inquiry_qualify(actor=manager, inquiry=inquiry)
@@ -240,11 +241,13 @@ def test_status_transitions(client_company, manager):
         services.inquiry_take(actor=manager, inquiry=inquiry)
     qualified = services.inquiry_qualify(actor=manager, inquiry=inquiry)
     assert qualified.status == "qualified"
+    deal = services.inquiry_convert(actor=manager, inquiry=qualified)
+    qualified.refresh_from_db()
+    assert qualified.status == "converted"
+    assert (deal.inquiry_id, deal.company_id, deal.owner) == (qualified.pk, qualified.company_id, manager)
     with pytest.raises(ValidationError) as caught:
         services.inquiry_convert(actor=manager, inquiry=qualified)
-    assert caught.value.error_dict["status"][0].code == "conversion_unavailable"
-    qualified.refresh_from_db()
-    assert qualified.status == "qualified"
+    assert caught.value.error_dict["status"][0].code == "invalid_transition"
 
 
 def test_reject_needs_a_reason_and_counts_as_the_first_response(client_company, manager):
