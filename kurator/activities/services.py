@@ -440,7 +440,7 @@ def activity_update(
     ``expected_version`` is an edit conflict (409)."""
     _reject_unknown(fields, ACTIVITY_FIELDS)
     ensure(actor, "activities.change_activity", activity)
-    activity = Activity.objects.select_for_update().select_related("company").get(pk=activity.pk)
+    activity = Activity.objects.select_for_update(of=("self",)).select_related("company").get(pk=activity.pk)
     ensure(actor, "activities.change_activity", activity)
     if expected_version is not None and activity.version != expected_version:
         raise EditConflict
@@ -577,7 +577,7 @@ def task_update(*, actor: User, task: Task, **fields: Any) -> Task:
     """Edit a task (its assignee, its author or the head of sales). A new assignee is notified."""
     _reject_unknown(fields, TASK_FIELDS)
     ensure(actor, "activities.change_task", task)
-    task = Task.objects.select_for_update().select_related("company", "deal").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("company", "deal").get(pk=task.pk)
     ensure(actor, "activities.change_task", task)
     errors = _Errors()
     cleaned = _clean_task(errors, fields, current=task)
