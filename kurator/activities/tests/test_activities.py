@@ -15,7 +15,8 @@ from kurator.activities import services
 from kurator.activities.models import Activity, ActivityKind, Task
 from kurator.companies.models import Company, Contact
 from kurator.core.errors import AccessDenied, EditConflict
-from kurator.sales.models import Deal, Pipeline, Stage
+from kurator.sales.models import Deal
+from kurator.sales.services import deal_create
 from tests.factories import UserFactory, company_factory, contact_factory
 
 pytestmark = pytest.mark.django_db
@@ -24,18 +25,9 @@ pytestmark = pytest.mark.django_db
 # Helpers shared by the other activity test modules ----------------------------------------------------------
 
 
-def make_deal(company: Company, owner: User | None = None, title: str = "Поставка") -> Deal:
-    """A deal on the default pipeline's first stage, written directly (the deal services are tested apart)."""
-    pipeline = Pipeline.objects.get(is_default=True)
-    stage = cast(Stage, pipeline.stages.order_by("order").first())
-    return Deal.objects.create(
-        title=title,
-        company=company,
-        pipeline=pipeline,
-        stage=stage,
-        owner=owner or company.curator,
-        stage_entered_at=timezone.now(),
-    )
+def make_deal(company: Company, title: str = "Поставка") -> Deal:
+    """A deal on the default pipeline's first stage, opened by the client's curator (its owner, R2)."""
+    return deal_create(actor=company.curator, company=company, title=title)
 
 
 def log(actor: User, company: Company, **fields: Any) -> Activity:
@@ -80,7 +72,7 @@ def test_curator_logs_a_meeting_with_people_on_both_sides(manager, other_manager
 
 def test_deal_owner_logs_on_the_deal(manager, other_manager, company) -> None:
     """D3/R2: the deal's owner logs contacts on it, even without curating the client."""
-    deal = make_deal(company, owner=manager)
+    deal = make_deal(company)
     deal.co_owner = other_manager
     deal.save()
     activity = log(other_manager, company, deal=deal)
