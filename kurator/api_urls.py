@@ -22,6 +22,7 @@ from kurator.companies.api import (
 from kurator.inquiries.api import InquiryViewSet, SourceViewSet
 from kurator.inquiries.import_api import ImportViewSet
 from kurator.sales.api import DealViewSet, PipelineViewSet
+from kurator.sales.report_api import FunnelReportView
 
 
 @extend_schema(exclude=True)
@@ -74,6 +75,7 @@ urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/reports/sources/", SourcesReportView.as_view(), name="report-sources"),
     path("v1/reports/overlap/", OverlapReportView.as_view(), name="report-overlap"),
+    path("v1/reports/funnel/", FunnelReportView.as_view(), name="report-funnel"),
     path("v1/", include(router.urls)),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

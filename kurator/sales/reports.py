@@ -1,0 +1,223 @@
+"""The sales funnel for a period (S3): deals entering each stage, conversion from stage to stage, average days
+per stage, and the win rate by manager and by source.
+
+Everything is read from the stage history (StageVisit) and the closed deals with a fixed number of set-based
+queries (GROUP BY over the period), whatever the number of deals: the stages, the entries with their
+conversion, the durations, the win rate by manager and by source — five queries.
+
+Definitions (the page and the API show the same numbers):
+
+- *entered*: distinct deals with a stay in the stage that began in the period;
+- *passed*: of those, the deals that later (at or after that entry) entered a further stage of the funnel —
+  any open or won stage placed after it; a deal that skipped the next stage counts as passing it, a lost deal
+  does not pass; *conversion* is passed / entered;
+- *average days*: closed stays (left_at − entered_at) that began in the period;
+- *win rate*: won / (won + lost) among the deals closed in the period, by owner and by the deal's source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+from typing import Any
+
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
+
+from kurator.access.policy import can
+from kurator.accounts.models import User
+from kurator.companies.reports import Period
+from kurator.sales.models import Deal, Pipeline, Stage, StageKind, StageVisit
+
+FUNNEL_KINDS = (StageKind.OPEN, StageKind.WON)
+
+
+def current_month(today: date | None = None) -> Period:
+    """The funnel's default period: the current month up to today."""
+    today = today or timezone.localdate()
+    return Period(today.replace(day=1), today)
+
+
+@dataclass
+class StageRow:
+    stage: Stage
+    entered: int = 0
+    passed: int = 0
+    # The stage the conversion leads to (the next stage of the funnel); None for the last and for "lost".
+    next_stage: Stage | None = None
+    closed_stays: int = 0
+    total_seconds: float = 0.0
+
+    @property
+    def conversion(self) -> float | None:
+        """Passed / entered, % with one decimal; None when nothing entered or there is no next stage."""
+        if self.next_stage is None or not self.entered:
+            return None
+        return _percent(self.passed, self.entered)
+
+    @property
+    def average_days(self) -> float | None:
+        if not self.closed_stays:
+            return None
+        days = Decimal(self.total_seconds / self.closed_stays / 86400)
+        return float(days.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class WinRow:
+    key: int | None
+    name: str
+    won: int = 0
+    lost: int = 0
+
+    @property
+    def closed(self) -> int:
+        return self.won + self.lost
+
+    @property
+    def win_rate(self) -> float | None:
+        return _percent(self.won, self.closed) if self.closed else None
+
+
+@dataclass
+class FunnelReport:
+    period: Period
+    pipeline: Pipeline
+    stages: list[StageRow]
+    managers: list[WinRow]
+    sources: list[WinRow]
+    totals: WinRow = field(default_factory=lambda: WinRow(None, ""))
+
+    def chart(self) -> dict[str, Any]:
+        """What the chart draws: entries per stage of the funnel."""
+        rows = [row for row in self.stages if row.stage.kind != StageKind.LOST]
+        return {
+            "labels": [row.stage.name for row in rows],
+            "entered": [row.entered for row in rows],
+            "passed": [row.passed for row in rows],
+        }
+
+
+def _percent(part: int, whole: int) -> float:
+    return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _visible_deals(actor: User) -> QuerySet[Deal]:
+    # Openness (R3): every member who may see the funnel reads every deal; nobody else reads any.
+    if can(actor, "sales.view_funnel") and can(actor, "sales.view_deal"):
+        return Deal.objects.all()
+    return Deal.objects.none()
+
+
+def funnel_report(
+    *, actor: User, date_from: date, date_to: date, pipeline: Pipeline | None = None
+) -> FunnelReport:
+    """The funnel of ``pipeline`` (the default one when None) for the days ``date_from``–``date_to``."""
+    period = Period(min(date_from, date_to), max(date_from, date_to))
+    if pipeline is None:
+        pipeline = (
+            Pipeline.objects.filter(is_default=True).first()
+            or Pipeline.objects.order_by("position", "id").first()
+        )
+    if pipeline is None:  # no pipeline at all: an empty report
+        return FunnelReport(period=period, pipeline=Pipeline(name=""), stages=[], managers=[], sources=[])
+    stages = list(Stage.objects.filter(pipeline=pipeline, is_active=True).order_by("order", "id"))
+    rows = {stage.pk: StageRow(stage) for stage in stages}
+    funnel = [s for s in stages if s.kind in FUNNEL_KINDS]
+    for current, following in pairwise(funnel):
+        rows[current.pk].next_stage = following
+
+    empty = not can(actor, "sales.view_funnel") or not can(actor, "sales.view_deal")
+    visits = StageVisit.objects.none() if empty else StageVisit.objects.all()
+    in_period = visits.filter(
+        stage__pipeline=pipeline, entered_at__gte=period.start, entered_at__lt=period.end
+    )
+
+    # Entries and conversion: one GROUP BY over the stays begun in the period, each marked by whether the
+    # deal later entered a further stage of the funnel.
+    further = StageVisit.objects.filter(
+        deal=OuterRef("deal"),
+        stage__pipeline=pipeline,
+        stage__kind__in=FUNNEL_KINDS,
+        stage__order__gt=OuterRef("stage__order"),
+        entered_at__gte=OuterRef("entered_at"),
+    )
+    entries = (
+        in_period.annotate(went_on=Exists(further))
+        .values("stage")
+        .annotate(
+            entered=Count("deal", distinct=True),
+            passed=Count("deal", distinct=True, filter=Q(went_on=True)),
+        )
+        .order_by()
+    )
+    for entry in entries:
+        row = rows.get(entry["stage"])
+        if row is not None:
+            row.entered = entry["entered"]
+            row.passed = entry["passed"] if row.next_stage is not None else 0
+
+    # Days per stage: the closed stays begun in the period.
+    durations = (
+        in_period.filter(left_at__isnull=False)
+        .values("stage")
+        .annotate(
+            stays=Count("id"),
+            total=Sum(ExpressionWrapper(F("left_at") - F("entered_at"), output_field=DurationField())),
+        )
+        .order_by()
+    )
+    for item in durations:
+        row = rows.get(item["stage"])
+        if row is not None:
+            row.closed_stays = item["stays"]
+            total = item["total"]
+            row.total_seconds = (
+                total.total_seconds() if isinstance(total, timedelta) else float(total or 0) / 1e6
+            )
+
+    # Win rate: deals of the pipeline closed in the period, won or lost.
+    closed = (
+        (Deal.objects.none() if empty else _visible_deals(actor))
+        .filter(pipeline=pipeline, closed_at__gte=period.start, closed_at__lt=period.end)
+        .filter(stage__kind__in=(StageKind.WON, StageKind.LOST))
+    )
+    counts = {
+        "won": Count("id", filter=Q(stage__kind=StageKind.WON)),
+        "lost": Count("id", filter=Q(stage__kind=StageKind.LOST)),
+    }
+    managers = [
+        WinRow(
+            item["owner"],
+            User(
+                first_name=item["owner__first_name"],
+                last_name=item["owner__last_name"],
+                patronymic=item["owner__patronymic"],
+                username=item["owner__username"],
+            ).full_name,
+            item["won"],
+            item["lost"],
+        )
+        for item in closed.values(
+            "owner", "owner__first_name", "owner__last_name", "owner__patronymic", "owner__username"
+        )
+        .annotate(**counts)
+        .order_by()
+    ]
+    managers.sort(key=lambda r: (-(r.win_rate or 0), -r.closed, r.name))
+    sources = [
+        WinRow(item["source"], item["source__name"] or "", item["won"], item["lost"])
+        for item in closed.values("source", "source__name").annotate(**counts).order_by()
+    ]
+    sources.sort(key=lambda r: (r.key is None, -(r.win_rate or 0), -r.closed, r.name))
+    totals = WinRow(None, "", sum(r.won for r in managers), sum(r.lost for r in managers))
+    return FunnelReport(
+        period=period,
+        pipeline=pipeline,
+        stages=list(rows.values()),
+        managers=managers,
+        sources=sources,
+        totals=totals,
+    )
