@@ -162,7 +162,8 @@ def test_page_needs_a_login_and_shows_only_ones_own_feed(manager, other_manager)
     assert theirs.token not in html
 
 
-def test_user_menu_links_to_the_calendar_feed(manager) -> None:
-    """D10: the feed page is reachable from the user menu."""
+def test_my_day_and_the_user_menu_link_to_the_calendar_feed(manager) -> None:
+    """D10: the feed page is reachable from My day and from the user menu."""
     html = login(manager).get(reverse("activities:my_day")).content.decode()
-    assert reverse("activities:calendar") in html
+    assert 'data-testid="my-day-calendar"' in html
+    assert html.count(f'href="{reverse("activities:calendar")}"') == 2

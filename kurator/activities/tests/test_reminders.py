@@ -368,3 +368,30 @@ def test_a_mail_server_failure_keeps_the_notification(
     make_task(manager, NOW)
     assert run(reminders.remind_tasks_due) == 1
     assert len(notices(manager)) == 1
+
+
+def test_a_repeat_run_of_every_job_costs_the_same_queries_for_few_or_many_rows(manager) -> None:
+    """D10, R1, R2: set-based jobs — a run finding everything already reminded reads a fixed number of queries
+    (and writes nothing), with one client or with many."""
+
+    def add(n: int) -> None:
+        for i in range(n):
+            c = company_factory(actor=manager)
+            with_founding(c, date(2000 + i, 2, 23))
+            boss = contact_factory(actor=manager, company=c, is_leader=True)
+            Contact.objects.filter(pk=boss.pk).update(birthday=date(1970, 2, 24))
+            make_task(manager, NOW - timedelta(hours=i + 1), company=c)
+            make_deal(c, manager, days=20 + i)
+            make_inquiry(curator=manager, company=c)
+
+    def queries_of_a_repeat_run() -> int:
+        with _capture[0](execute=True):
+            reminders.run_reminders(NOW)
+        with CaptureQueriesContext(connection) as ctx:
+            assert reminders.run_reminders(NOW) == dict.fromkeys(reminders.JOBS, 0)
+        return len(ctx.captured_queries)
+
+    add(1)
+    one = queries_of_a_repeat_run()
+    add(8)
+    assert queries_of_a_repeat_run() == one <= 8
