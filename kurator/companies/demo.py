@@ -712,6 +712,9 @@ class DemoResult:
     companies: int = 0
     people: int = 0
     bank_accounts: int = 0
+    deals: int = 0
+    activities: int = 0
+    tasks: int = 0
 
 
 def _backdate(company: Company, days: int, hours: int) -> None:
@@ -824,4 +827,9 @@ def load_demo_data(
                 progress(number + 1)
         if created:
             _later_changes(generator.rng, created, by_role[Role.HEAD_OF_SALES][0], curators)
+            # Deals and contact history live in their own apps, which build on the companies.
+            from kurator.sales.demo import load_demo_sales
+
+            sales = load_demo_sales(rng=generator.rng, companies=created)
+            result.deals, result.activities, result.tasks = sales.deals, sales.activities, sales.tasks
     return result

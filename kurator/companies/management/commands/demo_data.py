@@ -10,10 +10,12 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from kurator.accounts.models import User
+from kurator.activities.reminders import run_reminders
 from kurator.companies.demo import DEFAULT_SEED, DemoUser, existing_demo_users, load_demo_data
 from kurator.companies.models import Company
 
@@ -50,16 +52,24 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {done}/{count}")
 
         result = load_demo_data(companies=count, seed=options["seed"], progress=progress)
+        # The first reminders (birthdays ahead, tasks due, stuck deals) so the bell is not empty on the first
+        # start; the demo users' addresses are made up, so nothing is e-mailed.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            run_reminders()
         self.stdout.write(
             self.style.SUCCESS(
                 _(
-                    "Created %(companies)s companies, %(people)s people, %(accounts)s bank accounts "
+                    "Created %(companies)s companies, %(people)s people, %(accounts)s bank accounts, "
+                    "%(deals)s deals, %(activities)s contacts in the history and %(tasks)s tasks "
                     "in %(sec).1f s."
                 )
                 % {
                     "companies": result.companies,
                     "people": result.people,
                     "accounts": result.bank_accounts,
+                    "deals": result.deals,
+                    "activities": result.activities,
+                    "tasks": result.tasks,
                     "sec": time.monotonic() - started,
                 }
             )
