@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django import forms, template
+from django.core.signals import setting_changed
 from django.templatetags.static import static
 from django.utils.html import format_html
 
@@ -22,13 +24,27 @@ def vendor_static(package: str, path: str) -> str:
     return static(vendor.static_path(_PACKAGES[package], path))
 
 
+@lru_cache(maxsize=1)
+def _sprite_url() -> str:
+    # static() asks the storage every time (a manifest look-up in production); a page with hundreds of
+    # icons paid for it hundreds of times.
+    return static(vendor.static_path(vendor.TABLER_ICONS, vendor.SPRITE_NAME))
+
+
+def _forget_sprite_url(**kwargs: Any) -> None:
+    _sprite_url.cache_clear()
+
+
+setting_changed.connect(_forget_sprite_url)
+
+
 @register.simple_tag
 def icon(name: str, css: str = "") -> str:
     """An outline icon from the vendored sprite. Unknown names fail loudly so that tests catch typos."""
     if name not in _ICONS:
         # Icon names are literals in templates, so the page tests catch a typo before users do.
         raise template.TemplateSyntaxError(f"icon {name!r} is not vendored (kurator/ui/vendor.py ICONS)")
-    sprite = static(vendor.static_path(vendor.TABLER_ICONS, vendor.SPRITE_NAME))
+    sprite = _sprite_url()
     return format_html(
         '<svg class="icon {}" aria-hidden="true" width="24" height="24" fill="none" '
         'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">'
