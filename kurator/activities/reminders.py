@@ -58,6 +58,11 @@ def _send(user: User, *, kind: str, key: str, url: str, text: Callable[[], str])
     )
 
 
+# Notifications that carry a key: the condition lets PostgreSQL use the partial unique index on
+# (recipient, dedup_key) for the NOT EXISTS checks below.
+_keyed = Notification.objects.exclude(dedup_key="")
+
+
 def _already_sent(keys: Iterable[str]) -> set[tuple[int, str]]:
     """(recipient id, key) pairs already stored, in one query."""
     keys = list(set(keys))
@@ -81,14 +86,25 @@ def task_reminder_key(task: Task) -> str:
     return f"next-step:task:{task.pk}:{timezone.localdate(task.due_at).isoformat()}"
 
 
+# Overdue tasks older than this are not reminded (My day lists them): the first run after an install or a long
+# stop does not flood anyone, and the job never re-reads years of forgotten tasks.
+OVERDUE_LOOKBACK = timedelta(days=30)
+
+
 def remind_tasks_due(*, now: datetime | None = None) -> int:
-    """Open tasks due today, or overdue, to their assignee — once per task and due date (D10)."""
+    """Open tasks due today, or overdue (up to OVERDUE_LOOKBACK), to the assignee — once per task and due
+    date (D10)."""
     now = now or timezone.now()
     end_of_today = timezone.make_aware(
         datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min)
     )
     tasks = (
-        Task.objects.filter(done=False, due_at__lt=end_of_today, assignee__is_active=True)
+        Task.objects.filter(
+            done=False,
+            due_at__lt=end_of_today,
+            due_at__gte=end_of_today - timedelta(days=1) - OVERDUE_LOOKBACK,
+            assignee__is_active=True,
+        )
         .annotate(
             reminder_key=Concat(
                 Value("next-step:task:"),
@@ -100,9 +116,7 @@ def remind_tasks_due(*, now: datetime | None = None) -> int:
         )
         .annotate(
             reminded=Exists(
-                Notification.objects.filter(
-                    recipient_id=OuterRef("assignee_id"), dedup_key=OuterRef("reminder_key")
-                )
+                _keyed.filter(recipient_id=OuterRef("assignee_id"), dedup_key=OuterRef("reminder_key"))
             )
         )
         .filter(reminded=False)
@@ -301,14 +315,10 @@ def remind_stuck_deals(*, now: datetime | None = None) -> int:
         )
         .annotate(
             owner_reminded=Exists(
-                Notification.objects.filter(
-                    recipient_id=OuterRef("owner_id"), dedup_key=OuterRef("reminder_key")
-                )
+                _keyed.filter(recipient_id=OuterRef("owner_id"), dedup_key=OuterRef("reminder_key"))
             ),
             co_owner_reminded=Exists(
-                Notification.objects.filter(
-                    recipient_id=OuterRef("co_owner_id"), dedup_key=OuterRef("reminder_key")
-                )
+                _keyed.filter(recipient_id=OuterRef("co_owner_id"), dedup_key=OuterRef("reminder_key"))
             ),
         )
         .filter(Q(owner_reminded=False) | Q(co_owner__isnull=False, co_owner_reminded=False))
@@ -360,7 +370,7 @@ def remind_late_inquiries(*, now: datetime | None = None) -> int:
         .annotate(
             reminder_key=Concat(Value("inquiry-late:"), Cast("pk", CharField()), output_field=CharField())
         )
-        .annotate(reminded=Exists(Notification.objects.filter(dedup_key=OuterRef("reminder_key"))))
+        .annotate(reminded=Exists(_keyed.filter(dedup_key=OuterRef("reminder_key"))))
         .filter(reminded=False)
         .select_related("curator", "company__curator")
         .order_by("respond_by", "pk")

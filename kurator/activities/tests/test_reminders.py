@@ -69,6 +69,7 @@ def test_task_due_today_and_overdue_task_remind_the_assignee_once(
     done.done, done.done_at = True, NOW
     done.save()
     make_task(other_manager, NOW + timedelta(hours=1), title="Not mine")
+    make_task(manager, NOW - timedelta(days=45), title="Forgotten long ago")  # My day shows it; no reminder
 
     assert run(reminders.remind_tasks_due) == 3
     texts = [n.text for n in notices(manager, "task_due")]
