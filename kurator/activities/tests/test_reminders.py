@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from kurator.accounts.models import Role, User
 from kurator.activities import reminders
@@ -17,7 +18,8 @@ from kurator.activities.models import Notification, Task
 from kurator.activities.services import notify
 from kurator.companies.models import Company, Contact
 from kurator.inquiries.models import Inquiry, InquiryStatus
-from kurator.sales.models import Deal, Pipeline, Stage, StageVisit
+from kurator.sales.models import Deal, Stage, StageVisit
+from kurator.sales.services import deal_create
 from tests.factories import UserFactory, company_factory, contact_factory
 
 pytestmark = pytest.mark.django_db
@@ -208,19 +210,14 @@ def test_merged_companies_are_skipped(manager, company, django_capture_on_commit
 def make_deal(
     company: Company, owner: User, *, days: int, stage_code: str = "acquaintance", **fields: Any
 ) -> Deal:
-    pipeline = Pipeline.objects.get(is_default=True)
-    stage = Stage.objects.get(pipeline=pipeline, code=stage_code)
+    """A deal opened by the sales service (S3), its stay in the stage moved ``days`` back from NOW."""
+    deal = deal_create(actor=owner, company=company, title=fields.pop("title", "Поставка"))
+    assert deal.owner == owner
+    stage = Stage.objects.get(pipeline=deal.pipeline, code=stage_code)
     entered = NOW - timedelta(days=days)
-    deal = Deal.objects.create(
-        title=fields.pop("title", "Поставка"),
-        company=company,
-        pipeline=pipeline,
-        stage=stage,
-        owner=owner,
-        stage_entered_at=entered,
-        **fields,
-    )
-    StageVisit.objects.create(deal=deal, stage=stage, entered_at=entered, entered_by=owner)
+    Deal.objects.filter(pk=deal.pk).update(stage=stage, stage_entered_at=entered, **fields)
+    StageVisit.objects.filter(deal=deal).update(stage=stage, entered_at=entered)
+    deal.refresh_from_db()
     return deal
 
 
@@ -236,6 +233,7 @@ def test_deal_stuck_longer_than_its_stage_allows_reminds_owner_and_co_owner_once
     for user in (manager, senior_manager):
         (notice,) = notices(user, "deal_stuck")
         assert notice.dedup_key == f"stuck:deal:{stuck.pk}:visit:{visit.pk}"
+        assert notice.url == reverse("sales:detail", args=[stuck.pk])
         assert "Застряла" in notice.text and "15 days" in notice.text and "allows 14" in notice.text
     assert run(reminders.remind_stuck_deals) == 0
     assert len(mail.outbox) == 1  # the senior manager has no e-mail address
