@@ -157,3 +157,33 @@ def test_history_page_lists_creation_and_edits(manager, company) -> None:
     assert [e.action for e in entries] == ["changed", "created"]
     change = next(c for c in entries[0].changes if c.field == "subject")
     assert (change.old, change.new) == ("Первая тема", "Вторая тема")
+
+
+def test_history_costs_the_same_for_one_and_many_edits(manager, other_manager, company) -> None:
+    """D3: the history of an entry is read in a fixed number of queries, whatever the number of edits."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kurator.activities import selectors
+
+    first = contact_factory(actor=manager, company=company, full_name="Первый")
+    activity = log(manager, company, users=[manager], contacts=[first])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.activity_history(activity=activity)
+        return len(ctx.captured_queries)
+
+    services.activity_update(actor=manager, activity=activity, result="1")
+    one = queries()
+    for i in range(6):
+        person = contact_factory(actor=manager, company=company, full_name=f"Человек {i}")
+        services.activity_update(
+            actor=manager,
+            activity=activity,
+            result=str(i + 2),
+            contacts=[person],
+            users=[manager, other_manager] if i % 2 else [manager],
+        )
+    assert queries() == one
+    assert len(selectors.activity_history(activity=activity)) == 8
