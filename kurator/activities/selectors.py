@@ -40,8 +40,8 @@ def unread_count(*, actor: User) -> int:
 # Contact history (D3) ------------------------------------------------------------------------------------
 
 TIMELINE_PER_PAGE = 50
-# My day shows at most this many tasks per group; the counts are exact.
-MY_DAY_LIMIT = 200
+# My day shows at most this many tasks per group (the rest are on the task list); the counts are exact.
+MY_DAY_LIMIT = 50
 
 
 def activity_timeline(
@@ -215,7 +215,7 @@ class MyDay:
 
 
 def my_day(*, actor: User, now: datetime | None = None) -> MyDay:
-    """Two queries whatever the number of tasks: the counts, and the tasks up to a week ahead."""
+    """Four queries whatever the number of tasks: the counts, and the first tasks of each group."""
     now = now or timezone.now()
     today_end = timezone.make_aware(
         datetime.combine(timezone.localdate(now) + timedelta(days=1), datetime.min.time())
@@ -227,16 +227,9 @@ def my_day(*, actor: User, now: datetime | None = None) -> MyDay:
         today=Count("pk", filter=Q(due_at__gte=now, due_at__lt=today_end)),
         week=Count("pk", filter=Q(due_at__gte=today_end, due_at__lt=week_end)),
     )
-    overdue: list[Task] = []
-    today: list[Task] = []
-    week: list[Task] = []
-    rows = (
-        mine.filter(due_at__lt=week_end)
-        .select_related("company", "deal")
-        .order_by("due_at", "id")[: MY_DAY_LIMIT * 3]
-    )
-    for task in rows:
-        group = overdue if task.due_at < now else today if task.due_at < today_end else week
-        if len(group) < MY_DAY_LIMIT:
-            group.append(task)
+    # One query per group, each capped: a long overdue list never hides today's tasks.
+    rows = mine.select_related("company", "deal").order_by("due_at", "id")
+    overdue = list(rows.filter(due_at__lt=now)[:MY_DAY_LIMIT])
+    today = list(rows.filter(due_at__gte=now, due_at__lt=today_end)[:MY_DAY_LIMIT])
+    week = list(rows.filter(due_at__gte=today_end, due_at__lt=week_end)[:MY_DAY_LIMIT])
     return MyDay(overdue=overdue, today=today, week=week, counts={k: int(v or 0) for k, v in counts.items()})

@@ -95,3 +95,19 @@ def test_my_day_page_costs_the_same_for_one_and_many_tasks(manager, company) -> 
 @pytest.mark.parametrize("role", ["manager", "senior_manager", "head", "finance", "admin_user"])
 def test_every_member_has_a_day_page(request, role) -> None:
     assert login(request.getfixturevalue(role)).get(reverse("activities:my_day")).status_code == 200
+
+
+def test_a_long_overdue_list_never_hides_today(manager, monkeypatch) -> None:
+    """Each group is capped on its own; the counts stay exact."""
+    monkeypatch.setattr(selectors, "MY_DAY_LIMIT", 2)
+    now = timezone.make_aware(datetime(2026, 11, 27, 12, 0))
+    for i in range(4):
+        services.task_create(
+            actor=manager, title=f"Старое {i}", assignee=manager, due_at=now - timedelta(days=i + 1)
+        )
+    today = services.task_create(
+        actor=manager, title="Сегодня", assignee=manager, due_at=now + timedelta(minutes=1)
+    )
+    day = selectors.my_day(actor=manager, now=now)
+    assert len(day.overdue) == 2 and day.counts["overdue"] == 4
+    assert [t.pk for t in day.today] == [today.pk]
