@@ -341,6 +341,11 @@ def test_head_of_sales_reads_the_funnel_and_the_pipeline_settings(page: Any, scr
     expect(page.locator("[data-testid=funnel-negotiations]")).to_contain_text("3")
     expect(page.locator("[data-testid=funnel-contract]")).to_contain_text("1")
     expect(page.locator("#funnel-chart")).to_be_visible()
+    # The chart drawn and its bars grown to their values (Chart.js animates them) before the screenshot.
+    page.wait_for_function(
+        "() => { const c = window.Chart && window.Chart.getChart('funnel-chart');"
+        " return !!c && !window.Chart.animator.running(c); }"
+    )
     screenshot(page, "01-funnel")
 
     page.goto("/deals/pipelines/")
