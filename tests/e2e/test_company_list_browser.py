@@ -4,11 +4,11 @@ step (R3), and the "My clients" switch (R2)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from kurator.accounts.models import Role
+from kurator.accounts.models import Role, User
 from kurator.companies.models import CompanyStatus
 from tests.factories import UserFactory, company_factory
 
@@ -49,7 +49,9 @@ def settle(page: Any) -> None:
 def test_back_after_a_search_restores_the_fields_with_the_rows(page: Any, screenshot: Any) -> None:
     """R3: after typing a search and picking a status, Back shows the earlier table *and* the earlier search
     box and filters (htmx's snapshots alone would keep the rows but empty the fields); Forward likewise."""
-    manager = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
+    manager = cast(
+        User, UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
+    )
     company_factory(actor=manager, full_name="ООО «Кедр»")
     company_factory(actor=manager, full_name="ООО «Кедр-Групп»", status=CompanyStatus.CLIENT)
     company_factory(actor=manager, full_name="ООО «Альфа»")
@@ -87,8 +89,12 @@ def test_back_after_a_search_restores_the_fields_with_the_rows(page: Any, screen
 def test_my_clients_switches_the_curator_filter_in_place(page: Any) -> None:
     """R2: "My clients" narrows the list to the seller's own clients, shows itself pressed, and lets go on a
     second click; Back returns to the pressed state with the curator filter set."""
-    manager = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
-    colleague = UserFactory(username="petrova", role=Role.MANAGER, first_name="Ольга", last_name="Петрова")
+    manager = cast(
+        User, UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
+    )
+    colleague = cast(
+        User, UserFactory(username="petrova", role=Role.MANAGER, first_name="Ольга", last_name="Петрова")
+    )
     company_factory(actor=manager, full_name="ООО «Мой клиент»")
     company_factory(actor=colleague, full_name="ООО «Чужой клиент»")
     log_in(page, manager.username)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from kurator.accounts.models import Role
+from kurator.accounts.models import Role, User
 from kurator.companies.models import BankAccount, Company, Contact, DecisionRole
 from kurator.core.requisites import generate_inn, generate_kpp, generate_ogrn, generate_settlement_account
 from tests.factories import SBERBANK_BIK, SBERBANK_CORR, UserFactory, company_factory
@@ -37,8 +37,12 @@ def test_manager_builds_a_dossier_and_cannot_edit_a_colleagues_client(page: Any,
     fixes it, adds a decision maker and a bank account, sees both on the History tab, reads a colleague's
     client and cannot edit it."""
     rng = random.Random(7)
-    manager = UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
-    colleague = UserFactory(username="petrova", role=Role.MANAGER, first_name="Ольга", last_name="Петрова")
+    manager = cast(
+        User, UserFactory(username="ivanov", role=Role.MANAGER, first_name="Иван", last_name="Иванов")
+    )
+    colleague = cast(
+        User, UserFactory(username="petrova", role=Role.MANAGER, first_name="Ольга", last_name="Петрова")
+    )
     colleague_client = company_factory(actor=colleague, full_name="АО «Газпромснаб»", city="Казань")
 
     log_in(page, manager.username)
