@@ -114,7 +114,8 @@ def test_task_reminders_cost_the_same_queries_for_one_or_many_tasks(
             assert run(reminders.remind_tasks_due) == 0
         return len(ctx.captured_queries)
 
-    assert queries_of_a_repeat_run(1) == queries_of_a_repeat_run(20) == 1
+    # One SELECT (on PostgreSQL wrapped in a savepoint that turns JIT off: four statements).
+    assert queries_of_a_repeat_run(1) == queries_of_a_repeat_run(20) <= 4
 
 
 # --- birthdays -------------------------------------------------------------------------------------------
@@ -393,4 +394,4 @@ def test_a_repeat_run_of_every_job_costs_the_same_queries_for_few_or_many_rows(m
     add(1)
     one = queries_of_a_repeat_run()
     add(8)
-    assert queries_of_a_repeat_run() == one <= 8
+    assert queries_of_a_repeat_run() == one <= 24
