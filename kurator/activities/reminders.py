@@ -75,12 +75,16 @@ def _read(queryset: QuerySet[M]) -> list[M]:
         return list(queryset)
 
 
-def _already_sent(keys: Iterable[str]) -> set[tuple[int, str]]:
-    """(recipient id, key) pairs already stored, in one query."""
-    keys = list(set(keys))
-    if not keys:
+def _already_sent(pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (recipient id, key) pairs are already stored, in one query (the recipients are named
+    too, so PostgreSQL reads the partial unique index on (recipient, dedup_key))."""
+    pairs = set(pairs)
+    if not pairs:
         return set()
-    return set(Notification.objects.filter(dedup_key__in=keys).values_list("recipient_id", "dedup_key"))
+    found = _keyed.filter(
+        recipient_id__in={user_id for user_id, _ in pairs}, dedup_key__in={key for _, key in pairs}
+    ).values_list("recipient_id", "dedup_key")
+    return set(found) & pairs
 
 
 def _when(value: datetime) -> str:
@@ -286,7 +290,7 @@ def remind_birthdays(*, now: datetime | None = None) -> int:
             (person.company.curator, key, _url("companies:people", person.company_id), person_text)
         )
 
-    sent = _already_sent(key for _, key, _, _ in pending)
+    sent = _already_sent((user.pk, key) for user, key, _, _ in pending)
     created = 0
     for user, key, url, text in pending:
         if (user.pk, key) in sent:
