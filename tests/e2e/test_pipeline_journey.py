@@ -123,13 +123,14 @@ def qualified_inquiry(curator: User, company: Company) -> Inquiry:
 
 
 def test_manager_converts_an_inquiry_meets_the_contract_standard_and_colleague_and_curator_see_it(
-    page: Any, live_server: Any, screenshot: Any
+    page: Any, live_server: Any, screenshot: Any, settings: Any
 ) -> None:
     """S3, R1, D3, R3, D10: the curator converts a qualified inquiry into a deal, gives it an amount and moves
     it to «Переговоры»; «Договор» is refused with the missing meeting with a decision maker listed and the
     deal stays; after a meeting with the decision maker is logged the move succeeds and is in the stage
     history. A colleague reads the meeting on the client's timeline; the reminder job gives the curator the
     decision maker's birthday in the notifications, and the meeting's next step is in «My day»."""
+    settings.KURATOR_BIRTHDAY_REMINDER_DAYS = 7  # the decision maker's birthday, 3 days ahead, is in reach
     manager = make_user("ivanov", Role.MANAGER, "Иван", "Иванов")
     colleague = make_user("petrova", Role.MANAGER, "Ольга", "Петрова")
     company, leader = client_with_a_decision_maker(manager)
@@ -168,11 +169,14 @@ def test_manager_converts_an_inquiry_meets_the_contract_standard_and_colleague_a
         )
     ).to_be_visible()
 
-    # «Договор» through the no-JS move control: refused, the missing meeting listed, the deal stays.
+    # «Договор» through the no-JS move control, from the keyboard: refused, the missing meeting listed, the
+    # deal stays.
     version = deal.version
     move_form = page.locator("[data-testid=move-form]")
+    move_form.locator("select[name=stage]").focus()
     move_form.locator("select[name=stage]").select_option(label="Договор")
-    move_form.locator("[data-testid=move-submit]").click()
+    move_form.locator("[data-testid=move-submit]").press("Enter")
+    page.wait_for_url(re.compile(rf"/deals/{deal.pk}/move/$"))
     missing = page.locator("[data-testid=move-refused] [data-testid=unmet-standards]")
     expect(missing.locator("li[data-code=required_activity]")).to_be_visible()
     assert "Договор" in missing.inner_text()
