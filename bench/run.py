@@ -429,7 +429,12 @@ def cycle(values: list[str]) -> Iterator[str]:
         yield from values
 
 
-def run_scenarios(companies: int, requests: int, warmup: int) -> list[Result]:
+def selected(name: str, only: list[str] | None) -> bool:
+    """Whether a scenario is run: all when ``--only`` is not given, else those naming one of its words."""
+    return not only or any(word.lower() in name.lower() for word in only)
+
+
+def run_scenarios(companies: int, requests: int, warmup: int, only: list[str] | None = None) -> list[Result]:
     from django.conf import settings
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
@@ -484,6 +489,8 @@ def run_scenarios(companies: int, requests: int, warmup: int) -> list[Result]:
         ("API list", "/api/v1/companies/", [""], f"{companies:,}", {"Authorization": f"Token {token.key}"}),
     ]
     for name, base, suffixes, rows, headers in plan:
+        if not selected(name, only):
+            continue
         client = api if headers else browser
         if base == "detail":
             urls = [u for u in (url("companies:detail", pk) for pk in detail_ids) if u]
@@ -495,7 +502,8 @@ def run_scenarios(companies: int, requests: int, warmup: int) -> list[Result]:
         results.append(
             measure(name, client, cycle(urls), requests=requests, warmup=warmup, rows=rows, headers=headers)
         )
-    results += run_match_scenarios(detail_ids, requests=requests, warmup=warmup)
+    if selected("match", only):
+        results += run_match_scenarios(detail_ids, requests=requests, warmup=warmup)
     return results
 
 
@@ -848,7 +856,13 @@ def main(argv: list[str] | None = None) -> int:
         default=100_000,
         help="rows of the client-list import scenario (0 skips it)",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="run only the scenarios whose name holds one of these comma-separated words (deal,funnel)",
+    )
     args = parser.parse_args(argv)
+    only = [w.strip() for w in args.only.split(",") if w.strip()] or None
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 
     def log(message: str) -> None:
@@ -873,8 +887,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log(f"sales data filled in {sales_report.seconds:.1f} s")
     log("measuring…")
-    results = run_scenarios(args.companies, args.requests, args.warmup)
-    results += sales.run_sales_scenarios(args.requests, args.warmup, measure=measure, result=Result)
+    results = run_scenarios(args.companies, args.requests, args.warmup, only)
+    results += sales.run_sales_scenarios(
+        args.requests, args.warmup, measure=measure, result=Result, only=only
+    )
     print_report(results, report, row_counts(), url, args.requests, sales_report)
     failed = any(r.error and not r.error.startswith("not available") for r in results)
     if args.import_rows:

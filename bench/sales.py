@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 SEED = 20261128
@@ -171,7 +172,7 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
     from bench.run import Table, bench_users, secondary_indexes
     from kurator.accounts.models import Role
     from kurator.companies.models import Company, Contact
-    from kurator.sales.models import LostReason, Pipeline
+    from kurator.sales.models import LostReason, Pipeline, deal_search_text
 
     deals_expected = companies * DEALS_PER_COMPANY
     activities_expected = companies * ACTIVITIES_PER_COMPANY
@@ -202,13 +203,15 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
 
     log(f"sales: reading {companies:,} companies…")
     rows = list(
-        Company.objects.order_by("pk").values_list("pk", "curator_id", "source_id", "status", "short_name")
+        Company.objects.order_by("pk").values_list(
+            "pk", "curator_id", "source_id", "status", "short_name", "inn"
+        )
     )
     people: dict[int, list[int]] = {}
     for contact_id, company_id in Contact.objects.order_by("pk").values_list("pk", "company_id"):
         people.setdefault(company_id, []).append(contact_id)
     weights = [
-        rng.lognormvariate(0, 1.2) * (3.0 if status == "client" else 1.0) for _, _, _, status, _ in rows
+        rng.lognormvariate(0, 1.2) * (3.0 if status == "client" else 1.0) for _, _, _, status, _, _ in rows
     ]
     cum_company = list(itertools.accumulate(weights))
     total_weight = cum_company[-1]
@@ -229,7 +232,7 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
     ] = []  # id, company index, from, to, owner, visits
     visit_id = deal_contact_id = 0
     for deal_id, (created, index) in enumerate(walks, start=1):
-        company_id, curator_id, source_id, _status, short_name = rows[index]
+        company_id, curator_id, source_id, _status, short_name, inn = rows[index]
         owner = curator_id or rng.choice(curator_ids)
         path = [("acquaintance", created)]
         moment = created
@@ -255,11 +258,13 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
             co_owner = rng.choice(seniors)
             if co_owner == owner:
                 co_owner = None
+        title = f"{rng.choice(DEAL_SUBJECTS)} — {short_name}"[:300]
         values = {
             "id": deal_id,
             "created_at": created,
             "updated_at": entered,
-            "title": f"{rng.choice(DEAL_SUBJECTS)} — {short_name}"[:300],
+            "title": title,
+            "search_text": deal_search_text(title, SimpleNamespace(short_name=short_name, inn=inn)),
             "company_id": company_id,
             "pipeline_id": pipeline.pk,
             "stage_id": stage.pk,
@@ -297,6 +302,9 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
             link = {"id": deal_contact_id, "deal_id": deal_id, "contact_id": contact_id}
             deal_contact_t.add(link)
             h_deal_contact_t.add({**link, "history_id": deal_id, "m2m_history_id": deal_contact_id})
+        # The funnel's "passed": a later stay in a further open or won stage (the walk only goes forward, and
+        # "lost" only ends it), as deal_move records it.
+        last_onward = max(n for n, (code, _at) in enumerate(path) if code != "lost")
         for number, (code, entered_at) in enumerate(path):
             visit_id += 1
             visit_t.add(
@@ -309,6 +317,7 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
                     "entered_by_id": owner,
                     "override_reason": "",
                     "unmet": [],
+                    "passed": number < last_onward,
                 }
             )
         deals.append((deal_id, company_id, created, closed or now, owner, len(path)))
@@ -578,7 +587,9 @@ def _available(path: str) -> bool:
     return True
 
 
-def run_sales_scenarios(requests: int, warmup: int, *, measure: Any, result: Any) -> list[Any]:
+def run_sales_scenarios(
+    requests: int, warmup: int, *, measure: Any, result: Any, only: list[str] | None = None
+) -> list[Any]:
     """The deal board, list and page, the timelines, the API lists, "My day" and the funnel (S3, D3)."""
     from django.db import connection
     from django.db.models import Count
@@ -659,7 +670,11 @@ def run_sales_scenarios(requests: int, warmup: int, *, measure: Any, result: Any
     clients["api"] = (Client(), {"Authorization": f"Token {token.key}"})
 
     results = []
+    from bench.run import selected
+
     for scenario in plan:
+        if not selected(scenario.name, only):
+            continue
         rng.shuffle(scenario.urls)
         if not _available(scenario.urls[0]):
             results.append(

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from kurator.accounts.models import User
@@ -148,7 +149,10 @@ class ChecklistMarkForm(forms.Form):
     done = forms.BooleanField(required=False)
 
 
-STATUS_CHOICES = [("", _("Any status")), ("open", _("Open")), ("won", _("Won")), ("lost", _("Lost"))]
+STATUS_CHOICES = [("open", _("Open")), ("won", _("Won")), ("lost", _("Lost")), ("all", _("Any status"))]
+# The list shows open deals unless asked otherwise (counting 300,000 closed ones costs more than the page);
+# a chosen stage already says which deals, so then any status.
+DEFAULT_STATUS = "open"
 
 # The list's sorts: a key of kurator.sales.selectors.SORTS and its label.
 SORTS = {
@@ -178,6 +182,9 @@ class DealFilterForm(forms.Form):
     sort = forms.ChoiceField(label=_("Sort"), choices=list(SORTS.items()), required=False)
 
     def __init__(self, data: Any = None, *, pipelines: list[Pipeline], owners: Any) -> None:
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        if not data.get("status"):
+            data["status"] = "all" if data.get("stage") else DEFAULT_STATUS
         super().__init__(data)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(pk__in=[p.pk for p in pipelines])  # type: ignore[attr-defined]
         self.fields["stage"].queryset = Stage.objects.filter(pipeline__in=[p.pk for p in pipelines])  # type: ignore[attr-defined]
@@ -188,10 +195,8 @@ class DealFilterForm(forms.Form):
         self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
 
     def values(self) -> dict[str, Any]:
-        if not self.is_bound:
-            return {}
         self.is_valid()
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", "all")}
 
 
 # Pipeline settings (R1) -----------------------------------------------------------------------------------

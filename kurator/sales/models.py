@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -13,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from kurator.core.models import DictionaryItem, TimeStamped
+from kurator.core.text import fold
 
 
 class LostReason(DictionaryItem):
@@ -141,6 +143,11 @@ class ChecklistItem(TimeStamped):
         return self.text
 
 
+def deal_search_text(title: str, company: Any) -> str:
+    """What the deal list's search looks in: the folded title, the client's short name and INN."""
+    return fold(f"{title} {company.short_name} {company.inn}")
+
+
 class Deal(TimeStamped):
     """A sale in progress with one client (S3). The owner is the client's curator (R2)."""
 
@@ -207,6 +214,10 @@ class Deal(TimeStamped):
         related_name="deal",
     )
     description = models.TextField(_("description"), blank=True)
+    # Folded (kurator.core.text.fold) title, client's short name and INN, written by the services when the
+    # deal is created or its title changes, for the list's search (a trigram index serves it on PostgreSQL).
+    # A later rename of the client is not carried over.
+    search_text = models.TextField(editable=False, default="")
     stage_entered_at = models.DateTimeField(_("in the stage since"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # Optimistic lock: every change bumps it; a write with an older version is an edit conflict (409).
@@ -220,7 +231,9 @@ class Deal(TimeStamped):
         related_name="+",
     )
 
-    history = HistoricalRecords(m2m_fields=[contacts], excluded_fields=["updated_at", "version"])
+    history = HistoricalRecords(
+        m2m_fields=[contacts], excluded_fields=["updated_at", "version", "search_text"]
+    )
 
     class Meta:
         verbose_name = _("deal")
@@ -234,10 +247,20 @@ class Deal(TimeStamped):
             models.CheckConstraint(condition=~Q(co_owner=models.F("owner")), name="deal_co_owner_not_owner"),
         ]
         indexes = [
-            # The board: one pipeline's open deals by stage.
-            models.Index(fields=["pipeline", "stage", "-stage_entered_at"], name="deal_board_idx"),
+            # The board: one pipeline's deals by stage, newest in the stage first; the counts and sums read
+            # the amount (and owner) from the index alone on PostgreSQL (INCLUDE is ignored on SQLite).
+            models.Index(
+                fields=["pipeline", "stage", "-stage_entered_at"],
+                include=["amount", "owner"],
+                name="deal_board_cover_idx",
+            ),
             models.Index(fields=["company", "-created_at"], name="deal_company_idx"),
-            models.Index(fields=["owner", "stage"], name="deal_owner_stage_idx"),
+            # The board of one's own deals; also a manager's deals by stage (reminders, My day).
+            models.Index(
+                fields=["owner", "pipeline", "stage", "-stage_entered_at"],
+                include=["amount"],
+                name="deal_owner_board_idx",
+            ),
             models.Index(fields=["-created_at", "-id"], name="deal_created_idx"),
         ]
 
@@ -265,6 +288,9 @@ class StageVisit(models.Model):
     )
     override_reason = models.TextField(_("reason for overriding the standard"), blank=True)
     unmet = models.JSONField(_("unmet standards"), default=list, blank=True)
+    # Whether the deal later (at or after this entry) entered a further open or won stage of its pipeline:
+    # the funnel's "passed". Set by deal_move when the deal enters a stage placed after this one.
+    passed = models.BooleanField(_("passed on"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("stage visit")
@@ -280,7 +306,12 @@ class StageVisit(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["entered_at", "stage"], name="stage_visit_funnel_idx"),
+            # The funnel: the stays begun in a period, read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["entered_at"],
+                include=["stage", "deal", "left_at", "passed"],
+                name="stage_visit_funnel_cover_idx",
+            ),
             models.Index(fields=["deal", "entered_at"], name="stage_visit_deal_idx"),
         ]
 

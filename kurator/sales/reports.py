@@ -10,7 +10,10 @@ Definitions (the page and the API show the same numbers):
 - *entered*: distinct deals with a stay in the stage that began in the period;
 - *passed*: of those, the deals that later (at or after that entry) entered a further stage of the funnel —
   any open or won stage placed after it; a deal that skipped the next stage counts as passing it, a lost deal
-  does not pass; *conversion* is passed / entered;
+  does not pass; *conversion* is passed / entered. deal_move records it on each earlier stay
+  (``StageVisit.passed``), so the report reads a flag instead of searching each deal's later history; the
+  order of the stages is the one at the time of the move (reordering stages does not rewrite history:
+  :func:`recompute_passed` does, on request);
 - *average days*: closed stays (left_at − entered_at) that began in the period;
 - *win rate*: won / (won + lost) among the deals closed in the period, by owner and by the deal's source.
 """
@@ -23,7 +26,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
 
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from kurator.access.policy import can
@@ -111,6 +115,34 @@ def _visible_deals(actor: User) -> QuerySet[Deal]:
     return Deal.objects.none()
 
 
+# Whether a stay was followed (at or after its entry) by an entry into a further open or won stage of the same
+# pipeline (the same statement backfilled sales migration 0003).
+_PASSED_SQL = """
+UPDATE sales_stagevisit SET passed = EXISTS (
+    SELECT 1 FROM sales_stagevisit later
+    JOIN sales_stage later_stage ON later_stage.id = later.stage_id
+    JOIN sales_stage this_stage ON this_stage.id = sales_stagevisit.stage_id
+    WHERE later.deal_id = sales_stagevisit.deal_id
+      AND later_stage.pipeline_id = this_stage.pipeline_id
+      AND later_stage.kind IN ('open', 'won')
+      AND later_stage."order" > this_stage."order"
+      AND later.entered_at >= sales_stagevisit.entered_at
+)"""
+
+
+def recompute_passed(*, deal_ids: list[int] | None = None) -> None:
+    """Set StageVisit.passed from the stage history in one statement (all deals, or those given): for stays
+    written other than by deal_move (imports, fills, tests) or after stages were reordered."""
+    sql, params = _PASSED_SQL, []
+    if deal_ids is not None:
+        if not deal_ids:
+            return
+        sql += " WHERE deal_id IN (" + ", ".join(["%s"] * len(deal_ids)) + ")"
+        params = list(deal_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def funnel_report(
     *, actor: User, date_from: date, date_to: date, pipeline: Pipeline | None = None
 ) -> FunnelReport:
@@ -132,24 +164,17 @@ def funnel_report(
     empty = not can(actor, "sales.view_funnel") or not can(actor, "sales.view_deal")
     visits = StageVisit.objects.none() if empty else StageVisit.objects.all()
     in_period = visits.filter(
-        stage__pipeline=pipeline, entered_at__gte=period.start, entered_at__lt=period.end
+        stage_id__in=list(rows), entered_at__gte=period.start, entered_at__lt=period.end
     )
 
-    # Entries and conversion: one GROUP BY over the stays begun in the period, each marked by whether the
-    # deal later entered a further stage of the funnel.
-    further = StageVisit.objects.filter(
-        deal=OuterRef("deal"),
-        stage__pipeline=pipeline,
-        stage__kind__in=FUNNEL_KINDS,
-        stage__order__gt=OuterRef("stage__order"),
-        entered_at__gte=OuterRef("entered_at"),
-    )
+    # Entries and conversion: one GROUP BY over the stays begun in the period, each marked (StageVisit.passed,
+    # kept by deal_move) by whether the deal later entered a further stage of the funnel. Filtering on the
+    # stage ids instead of joining the stages lets PostgreSQL read the stays from the covering index alone.
     entries = (
-        in_period.annotate(went_on=Exists(further))
-        .values("stage")
+        in_period.values("stage")
         .annotate(
             entered=Count("deal", distinct=True),
-            passed=Count("deal", distinct=True, filter=Q(went_on=True)),
+            passed=Count("deal", distinct=True, filter=Q(passed=True)),
         )
         .order_by()
     )

@@ -45,6 +45,7 @@ from kurator.sales.models import (
     Stage,
     StageKind,
     StageVisit,
+    deal_search_text,
 )
 from kurator.sales.standards import StandardsNotMet, Unmet, stages_passed, unmet_standards
 
@@ -322,6 +323,7 @@ def deal_create(
         source=cleaned_source,
         inquiry=linked,
         description=str(description or "").strip(),
+        search_text=deal_search_text(title, company),
         stage_entered_at=now,
         created_by=actor,
     )
@@ -394,6 +396,8 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int | None = None,
         return deal
     for field in changed:
         setattr(deal, field, cleaned[field])
+    if "title" in changed:
+        deal.search_text = deal_search_text(deal.title, deal.company)
     deal.version += 1
     if contacts_changed:
         _set_contacts_quietly(deal, people or [])
@@ -466,6 +470,9 @@ def deal_move(
     now = timezone.now()
     previous = deal.stage
     StageVisit.objects.filter(deal=deal, left_at__isnull=True).update(left_at=now)
+    if target.kind != StageKind.LOST:
+        # The funnel's "passed": every earlier stay in a stage placed before the one entered now.
+        StageVisit.objects.filter(deal=deal, passed=False, stage__order__lt=target.order).update(passed=True)
     StageVisit.objects.create(
         deal=deal,
         stage=target,

@@ -17,8 +17,8 @@ from django.utils import timezone
 from kurator.accounts.models import User
 from kurator.companies.models import Company, ContactSource
 from kurator.sales import services
-from kurator.sales.models import Deal, Stage, StageKind, StageVisit
-from kurator.sales.reports import current_month, funnel_report
+from kurator.sales.models import Deal, LostReason, Stage, StageKind, StageVisit
+from kurator.sales.reports import current_month, funnel_report, recompute_passed
 from tests.factories import company_factory
 
 MARCH_FROM, MARCH_TO = date(2026, 3, 1), date(2026, 3, 31)
@@ -44,6 +44,7 @@ def with_history(actor: User, company: Company, steps: list[tuple[str, datetime]
             left_at=following[1] if following else None,
             entered_by=actor,
         )
+    recompute_passed(deal_ids=[deal.pk])
     last_code, last_at = steps[-1]
     last = stage(last_code)
     Deal.objects.filter(pk=deal.pk).update(
@@ -206,3 +207,37 @@ def test_the_api_names_the_bad_parameter(head, params, field) -> None:
 
 def test_the_api_refuses_finance(finance) -> None:
     assert login(finance).get("/api/v1/reports/funnel/").status_code == 403
+
+
+def test_moves_keep_the_passed_mark_of_each_stay_as_the_history_defines_it(manager, head) -> None:
+    """S3: deal_move marks a stay "passed" when the deal enters a further open or won stage — a skipped stage
+    passes the one before it, a move back does not pass the stage left, a loss passes nothing, a reopening
+    into a further stage passes the stays before it; the marks equal those recomputed from the history."""
+    company = company_factory(actor=manager)
+    deal = services.deal_create(actor=manager, company=company, amount=10)
+    reason = "тест"
+    lost = LostReason.objects.filter(is_active=True).first()
+
+    def marks() -> list[tuple[str, bool]]:
+        return [
+            (v.stage.code, v.passed)
+            for v in StageVisit.objects.filter(deal=deal).select_related("stage").order_by("entered_at", "id")
+        ]
+
+    deal = services.deal_move(actor=head, deal=deal, stage=stage("contract"), override_reason=reason)  # skip
+    deal = services.deal_move(actor=head, deal=deal, stage=stage("negotiations"))  # back
+    assert marks() == [("acquaintance", True), ("contract", False), ("negotiations", False)]
+    deal = services.deal_move(actor=head, deal=deal, stage=stage("lost"), lost_reason=lost)
+    assert marks()[-2:] == [("negotiations", False), ("lost", False)]
+    deal = services.deal_move(actor=head, deal=deal, stage=stage("payment"), override_reason=reason)  # reopen
+    expected = [
+        ("acquaintance", True),
+        ("contract", True),
+        ("negotiations", True),
+        ("lost", False),
+        ("payment", False),
+    ]
+    assert marks() == expected
+    StageVisit.objects.filter(deal=deal).update(passed=False)
+    recompute_passed(deal_ids=[deal.pk])
+    assert marks() == expected

@@ -393,3 +393,24 @@ def test_the_default_pipeline_is_shown_first(manager, head) -> None:
     html = text_of(login(manager).get(reverse("sales:board")))
     default = Pipeline.objects.get(is_default=True)
     assert re.search(rf'<option value="{default.pk}" selected>', html)
+
+
+def test_list_shows_open_deals_unless_asked_and_finds_cyrillic_in_any_case(manager, head, company) -> None:
+    """S3: the list opens on the open deals ("any status" shows all; a chosen stage shows its deals
+    whatever the status); the search folds case, Cyrillic included, and finds the client by INN."""
+    won = make_deal(manager, company, title="Выигранная", amount=Decimal(10))
+    services.deal_move(actor=head, deal=won, stage=stage("won"), override_reason="тест")
+    other = make_deal(manager, company, title="Чужая ёлка")
+    client = login(manager)
+    html = text_of(client.get(reverse("sales:list")))
+    assert f"deal-row-{other.pk}" in html and f"deal-row-{won.pk}" not in html
+    html = text_of(client.get(reverse("sales:list"), {"status": "all"}))
+    assert f"deal-row-{other.pk}" in html and f"deal-row-{won.pk}" in html
+    html = text_of(client.get(reverse("sales:list"), {"stage": stage("won").pk}))
+    assert f"deal-row-{won.pk}" in html and f"deal-row-{other.pk}" not in html
+    for query in ("чуж", "ЧУЖАЯ ЕЛКА", company.inn):
+        html = text_of(client.get(reverse("sales:list"), {"q": query}))
+        assert f"deal-row-{other.pk}" in html, query
+    services.deal_update(actor=manager, deal=other, title="Своя")
+    assert f"deal-row-{other.pk}" in text_of(client.get(reverse("sales:list"), {"q": "сво"}))
+    assert f"deal-row-{other.pk}" not in text_of(client.get(reverse("sales:list"), {"q": "чуж"}))

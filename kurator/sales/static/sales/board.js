@@ -1,5 +1,5 @@
 // The deal board (S3): drag a card to another column to move the deal. Everything also works without this
-// script: each card has a "Move to…" form that posts the same request.
+// script: each card has a "Move to…" link to the move page, which posts the same request.
 (function () {
   "use strict";
 
@@ -38,7 +38,9 @@
   }
 
   function csrf(card) {
-    var input = card.querySelector("input[name=csrfmiddlewaretoken]");
+    // One token for the whole board (the cards carry no forms of their own).
+    var board = card.closest("[data-board]") || document;
+    var input = board.querySelector("input[name=csrfmiddlewaretoken]");
     if (input) return input.value;
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return match ? decodeURIComponent(match[1]) : "";
