@@ -33,6 +33,27 @@ __all__ = [
     "pipelines_with_stages",
 ]
 
+# The columns a board card reads (kurator/sales/templatetags/sales_ui.py deal_card, the move permission).
+CARD_FIELDS = (
+    "id",
+    "title",
+    "version",
+    "pipeline_id",
+    "stage_id",
+    "stage_entered_at",
+    "amount",
+    "owner_id",
+    "co_owner_id",
+    "company_id",
+    "company__id",
+    "company__short_name",
+    "owner__id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__patronymic",
+)
+
 # Won and lost columns of the board show only the deals closed this recently.
 RECENT_CLOSED_DAYS = 30
 
@@ -138,7 +159,7 @@ def deal_board(
     number of deals and their total amount. Won and lost columns hold the deals closed in the last 30 days.
 
     Three queries whatever the number of deals: the stages, the counts and sums (GROUP BY stage), the cards
-    (with company and owner)."""
+    (with company and owner; only the columns a card shows, CARD_FIELDS — others load on access)."""
     stages = list(Stage.objects.filter(pipeline=pipeline, is_active=True).order_by("order", "id"))
     columns = {stage.pk: BoardColumn(stage=stage) for stage in stages}
     if not stages:
@@ -169,7 +190,9 @@ def deal_board(
         sql, params = _capped_ids_sql(stages, pipeline, owner_id, since, per_stage)
         cards = (
             scope.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - only quoted names and parameters
-            .select_related("company", "owner", "co_owner")
+            .select_related("company", "owner")
+            # What a card shows (a client row is wide: its search text, phones, addresses…).
+            .only(*CARD_FIELDS)
             .order_by("-stage_entered_at", "-id")
         )
         for deal in cards:
