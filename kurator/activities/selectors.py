@@ -56,7 +56,8 @@ def activity_timeline(
     """One timeline of contacts, newest first (D3): a client's, a deal's, or everyone's. Every member reads
     every timeline (R3). ``contact`` keeps entries with that person of the client; ``user`` those where that
     user of ours took part or wrote the entry. A fixed number of queries per page: authors and deals are
-    joined, participants prefetched; ``edited`` tells whether the entry was changed after it was written."""
+    joined, participants prefetched (a list across companies adds ``select_related("company")``);
+    ``edited`` tells whether the entry was changed after it was written."""
     qs = visible_activities(actor)
     if company is not None:
         qs = qs.filter(company=_pk(company))
@@ -76,7 +77,7 @@ def activity_timeline(
     edits = Activity.history.filter(id=OuterRef("pk"), history_type="~")
     return (
         qs.annotate(edited=Exists(edits))
-        .select_related("author", "deal", "company")
+        .select_related("author", "deal")
         .prefetch_related("contacts", Prefetch("users", queryset=User.objects.order_by("last_name", "id")))
         .order_by("-occurred_at", "-id")
     )
@@ -204,6 +205,10 @@ def task_list(
     return qs.select_related("assignee", "company", "deal").order_by("done", "due_at", "id")
 
 
+# What a task row shows and checks (kurator/activities/templates/activities/_task_row.html).
+TASK_ROW_FIELDS = ("id", "title", "due_at", "done", "assignee_id", "created_by_id", "company_id", "deal_id")
+
+
 @dataclass
 class MyDay:
     """The actor's open tasks: overdue, due later today, due in the next seven days, and how many of each."""
@@ -228,7 +233,11 @@ def my_day(*, actor: User, now: datetime | None = None) -> MyDay:
         week=Count("pk", filter=Q(due_at__gte=today_end, due_at__lt=week_end)),
     )
     # One query per group, each capped: a long overdue list never hides today's tasks.
-    rows = mine.select_related("company", "deal").order_by("due_at", "id")
+    rows = (
+        mine.select_related("company", "deal")
+        .only(*TASK_ROW_FIELDS, "company__short_name", "deal__title")
+        .order_by("due_at", "id")
+    )
     overdue = list(rows.filter(due_at__lt=now)[:MY_DAY_LIMIT])
     today = list(rows.filter(due_at__gte=now, due_at__lt=today_end)[:MY_DAY_LIMIT])
     week = list(rows.filter(due_at__gte=today_end, due_at__lt=week_end)[:MY_DAY_LIMIT])
