@@ -262,6 +262,12 @@ class Deal(TimeStamped):
                 name="deal_owner_board_idx",
             ),
             models.Index(fields=["-created_at", "-id"], name="deal_created_idx"),
+            # The funnel's win rates: the deals closed in a period, read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["pipeline", "closed_at"],
+                include=["stage", "owner", "source"],
+                name="deal_closed_cover_idx",
+            ),
         ]
 
     def __str__(self) -> str:

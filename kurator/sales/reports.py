@@ -3,7 +3,8 @@ per stage, and the win rate by manager and by source.
 
 Everything is read from the stage history (StageVisit) and the closed deals with a fixed number of set-based
 queries (GROUP BY over the period), whatever the number of deals: the stages, the entries with their
-conversion, the durations, the win rate by manager and by source — five queries.
+conversion and durations in one, the win rate by manager and by source in another, then the managers'
+and sources' names — five queries.
 
 Definitions (the page and the API show the same numbers):
 
@@ -32,6 +33,7 @@ from django.utils import timezone
 
 from kurator.access.policy import can
 from kurator.accounts.models import User
+from kurator.companies.models import ContactSource
 from kurator.companies.reports import Period
 from kurator.sales.models import Deal, Pipeline, Stage, StageKind, StageVisit
 
@@ -155,7 +157,8 @@ def funnel_report(
         )
     if pipeline is None:  # no pipeline at all: an empty report
         return FunnelReport(period=period, pipeline=Pipeline(name=""), stages=[], managers=[], sources=[])
-    stages = list(Stage.objects.filter(pipeline=pipeline, is_active=True).order_by("order", "id"))
+    every_stage = list(Stage.objects.filter(pipeline=pipeline).order_by("order", "id"))
+    stages = [s for s in every_stage if s.is_active]
     rows = {stage.pk: StageRow(stage) for stage in stages}
     funnel = [s for s in stages if s.kind in FUNNEL_KINDS]
     for current, following in pairwise(funnel):
@@ -167,75 +170,69 @@ def funnel_report(
         stage_id__in=list(rows), entered_at__gte=period.start, entered_at__lt=period.end
     )
 
-    # Entries and conversion: one GROUP BY over the stays begun in the period, each marked (StageVisit.passed,
-    # kept by deal_move) by whether the deal later entered a further stage of the funnel. Filtering on the
-    # stage ids instead of joining the stages lets PostgreSQL read the stays from the covering index alone.
+    # Entries, conversion and days per stage: one GROUP BY over the stays begun in the period. Each stay is
+    # marked (StageVisit.passed, kept by deal_move) by whether the deal later entered a further stage of the
+    # funnel; the closed ones (left_at set) give the days. Filtering on the stage ids instead of joining the
+    # stages lets PostgreSQL read the stays from the covering index alone.
     entries = (
         in_period.values("stage")
         .annotate(
             entered=Count("deal", distinct=True),
             passed=Count("deal", distinct=True, filter=Q(passed=True)),
+            stays=Count("left_at"),
+            total=Sum(ExpressionWrapper(F("left_at") - F("entered_at"), output_field=DurationField())),
         )
         .order_by()
     )
     for entry in entries:
         row = rows.get(entry["stage"])
-        if row is not None:
-            row.entered = entry["entered"]
-            row.passed = entry["passed"] if row.next_stage is not None else 0
+        if row is None:
+            continue
+        row.entered = entry["entered"]
+        row.passed = entry["passed"] if row.next_stage is not None else 0
+        row.closed_stays = entry["stays"]
+        total = entry["total"]
+        row.total_seconds = total.total_seconds() if isinstance(total, timedelta) else float(total or 0) / 1e6
 
-    # Days per stage: the closed stays begun in the period.
-    durations = (
-        in_period.filter(left_at__isnull=False)
-        .values("stage")
-        .annotate(
-            stays=Count("id"),
-            total=Sum(ExpressionWrapper(F("left_at") - F("entered_at"), output_field=DurationField())),
-        )
-        .order_by()
-    )
-    for item in durations:
-        row = rows.get(item["stage"])
-        if row is not None:
-            row.closed_stays = item["stays"]
-            total = item["total"]
-            row.total_seconds = (
-                total.total_seconds() if isinstance(total, timedelta) else float(total or 0) / 1e6
-            )
-
-    # Win rate: deals of the pipeline closed in the period, won or lost.
+    # Win rate: deals of the pipeline closed in the period, won or lost, counted by owner and source in one
+    # GROUP BY (read from the deal_closed_cover_idx index on PostgreSQL), summed here by owner and by source.
+    won_ids = [s.pk for s in every_stage if s.kind == StageKind.WON]
+    lost_ids = [s.pk for s in every_stage if s.kind == StageKind.LOST]
     closed = (
         (Deal.objects.none() if empty else _visible_deals(actor))
         .filter(pipeline=pipeline, closed_at__gte=period.start, closed_at__lt=period.end)
-        .filter(stage__kind__in=(StageKind.WON, StageKind.LOST))
+        .filter(stage_id__in=won_ids + lost_ids)
     )
-    counts = {
-        "won": Count("id", filter=Q(stage__kind=StageKind.WON)),
-        "lost": Count("id", filter=Q(stage__kind=StageKind.LOST)),
-    }
-    managers = [
-        WinRow(
-            item["owner"],
-            User(
-                first_name=item["owner__first_name"],
-                last_name=item["owner__last_name"],
-                patronymic=item["owner__patronymic"],
-                username=item["owner__username"],
-            ).full_name,
-            item["won"],
-            item["lost"],
+    # Grouped by the ids alone (joining the names first made PostgreSQL sort 100,000 wide rows); the few
+    # owners' and sources' names are read after.
+    by_owner: dict[Any, WinRow] = {}
+    by_source: dict[Any, WinRow] = {}
+    for item in (
+        closed.values("owner", "source")
+        .annotate(
+            won=Count("stage", filter=Q(stage_id__in=won_ids)),
+            lost=Count("stage", filter=Q(stage_id__in=lost_ids)),
         )
-        for item in closed.values(
-            "owner", "owner__first_name", "owner__last_name", "owner__patronymic", "owner__username"
-        )
-        .annotate(**counts)
         .order_by()
-    ]
+    ):
+        for row_ in (
+            by_owner.setdefault(item["owner"], WinRow(item["owner"], "")),
+            by_source.setdefault(item["source"], WinRow(item["source"], "")),
+        ):
+            row_.won += item["won"]
+            row_.lost += item["lost"]
+    if by_owner:
+        for user in User.objects.filter(pk__in=list(by_owner)).only(
+            "id", "username", "first_name", "last_name", "patronymic"
+        ):
+            by_owner[user.pk].name = user.full_name
+    known_sources = [key for key in by_source if key is not None]
+    if known_sources:
+        for source_id, name in ContactSource.objects.filter(pk__in=known_sources).values_list("pk", "name"):
+            by_source[source_id].name = name
+    managers = list(by_owner.values())
+    sources = list(by_source.values())
     managers.sort(key=lambda r: (-(r.win_rate or 0), -r.closed, r.name))
-    sources = [
-        WinRow(item["source"], item["source__name"] or "", item["won"], item["lost"])
-        for item in closed.values("source", "source__name").annotate(**counts).order_by()
-    ]
     sources.sort(key=lambda r: (r.key is None, -(r.win_rate or 0), -r.closed, r.name))
     totals = WinRow(None, "", sum(r.won for r in managers), sum(r.lost for r in managers))
     return FunnelReport(

@@ -122,5 +122,13 @@ class Migration(migrations.Migration):
                 name="stage_visit_funnel_cover_idx",
             ),
         ),
+        migrations.AddIndex(
+            model_name="deal",
+            index=models.Index(
+                fields=["pipeline", "closed_at"],
+                include=("stage", "owner", "source"),
+                name="deal_closed_cover_idx",
+            ),
+        ),
         migrations.RunPython(create_trigram_index, drop_trigram_index),
     ]
