@@ -109,6 +109,8 @@ class Activity(TimeStamped):
             models.Index(fields=["company", "-occurred_at", "-id"], name="activity_company_timeline_idx"),
             models.Index(fields=["deal", "-occurred_at", "-id"], name="activity_deal_timeline_idx"),
             models.Index(fields=["company", "kind", "-occurred_at"], name="activity_company_kind_idx"),
+            # The API's unfiltered list, newest first.
+            models.Index(fields=["-occurred_at", "-id"], name="activity_recent_idx"),
         ]
 
     def __str__(self) -> str:
