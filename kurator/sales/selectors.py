@@ -14,12 +14,13 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.db.models.expressions import RawSQL
+from django.http import Http404
 from django.utils import timezone
 
-from kurator.access.scoping import access_deal_by_id, visible_deals
+from kurator.access.scoping import visible_deals
 from kurator.accounts.models import User
 from kurator.core.text import fold
-from kurator.sales.models import ChecklistItem, Deal, Pipeline, Stage, StageVisit
+from kurator.sales.models import ChecklistItem, ChecklistMark, Deal, Pipeline, Stage, StageVisit
 
 __all__ = [
     "SORTS",
@@ -257,23 +258,29 @@ def deal_list(*, actor: User, filters: dict[str, Any] | None = None) -> QuerySet
 
 
 def deal_get(*, actor: User, deal_id: Any) -> Deal:
-    """One deal with what its page shows (404 when not visible)."""
-    deal = access_deal_by_id(actor, deal_id)
-    return (
-        Deal.objects.select_related(
-            "company__curator",
-            "owner",
-            "co_owner",
-            "stage",
-            "pipeline",
-            "lost_reason",
-            "source",
-            "inquiry",
-            "created_by",
+    """One deal with what its page shows (404 when not visible): one query, plus the people and ticks."""
+    try:
+        return (
+            visible_deals(actor)
+            .select_related(
+                "company__curator",
+                "owner",
+                "co_owner",
+                "stage",
+                "pipeline",
+                "lost_reason",
+                "source",
+                "inquiry",
+                "created_by",
+            )
+            .prefetch_related(
+                "contacts",
+                Prefetch("checklist_marks", queryset=ChecklistMark.objects.select_related("done_by")),
+            )
+            .get(pk=int(deal_id))
         )
-        .prefetch_related("contacts", "checklist_marks")
-        .get(pk=deal.pk)
-    )
+    except (Deal.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
 
 
 def deal_stage_history(*, deal: Deal, now: datetime | None = None) -> list[StageStay]:

@@ -42,7 +42,7 @@ from kurator.sales.forms import (
     PipelineForm,
     StageForm,
 )
-from kurator.sales.models import ChecklistItem, ChecklistMark, Deal, Pipeline, Stage, StageKind
+from kurator.sales.models import ChecklistItem, Deal, Pipeline, Stage, StageKind
 from kurator.sales.standards import StandardsNotMet, Unmet, stage_standard_summary, unmet_standards
 
 DEALS_PER_PAGE = 25
@@ -244,7 +244,9 @@ def _deal_context(request: HttpRequest, deal: Deal, move_form: MoveForm | None =
     may_move = can(me, "sales.change_deal", deal)
     next_stage = _next_stage(deal, stages)
     ticked = {
-        mark.item_id: mark for mark in ChecklistMark.objects.filter(deal=deal).select_related("done_by")
+        # Prefetched with their authors by selectors.deal_get.
+        mark.item_id: mark
+        for mark in deal.checklist_marks.all()
     }
     timeline_ready, entries = _timeline(request, deal)
     return {
