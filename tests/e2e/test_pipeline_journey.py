@@ -309,6 +309,21 @@ def test_board_moves_a_dragged_deal_when_the_standard_is_met_and_puts_it_back_wh
     expect(page.locator(f"[data-testid=stage-acquaintance] [data-testid=deal-{bare.pk}]")).to_be_visible()
     bare.refresh_from_db()
     assert bare.stage == stage("acquaintance")
+
+    # The same without a mouse: the card's "Move to…" link opens the move page, which refuses it alike.
+    page.locator(f"[data-testid=move-{bare.pk}]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/deals/{bare.pk}/move/"))
+    move_form = page.locator("[data-testid=move-form]")
+    move_form.locator("select[name=stage]").select_option(label="Переговоры")
+    move_form.locator("[data-testid=move-submit]").press("Enter")
+    expect(
+        page.locator(
+            "[data-testid=move-refused] [data-testid=unmet-standards] li[data-code='required_field:amount']"
+        )
+    ).to_be_visible()
+    bare.refresh_from_db()
+    assert bare.stage == stage("acquaintance")
     assert not errors, errors
 
 
