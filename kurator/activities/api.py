@@ -22,6 +22,7 @@ from kurator.accounts.models import User
 from kurator.activities import selectors, services
 from kurator.activities.models import Activity, ActivityKind, Notification, Task
 from kurator.companies.api import IntegerFilter, RelatedIdField, RelatedIdsField
+from kurator.core.api import ActorMixin, versioned_fields
 
 MAX_ID = 2**63 - 1
 VIEW_ACTIVITY = "activities.view_activity"
@@ -82,13 +83,6 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 # Contact history (D3) and tasks ----------------------------------------------------------------------------
-
-
-class ActorMixin:
-    @property
-    def actor(self) -> User:
-        # PolicyPermission has let only members in by the time a handler runs.
-        return cast(User, self.request.user)  # type: ignore[attr-defined]
 
 
 class ActivitySerializer(serializers.Serializer):
@@ -168,11 +162,6 @@ class ActivityFilter(django_filters.FilterSet):
         )
 
 
-def _activity_fields(serializer: serializers.BaseSerializer[Any]) -> tuple[dict[str, Any], int | None]:
-    data = dict(serializer.validated_data)
-    return data, data.pop("version", None)
-
-
 @extend_schema_view(
     create=extend_schema(request=ActivitySerializer, responses={201: ActivitySerializer}),
     update=extend_schema(request=ActivityUpdateSerializer, responses=ActivitySerializer),
@@ -226,7 +215,7 @@ class ActivityViewSet(
         return Response(ActivitySerializer(activity).data)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
-        data, _version = _activity_fields(serializer)
+        data, _version = versioned_fields(serializer)
         company_id = data.pop("company")
         company = visible_companies(self.actor).filter(pk=company_id).first()
         if company is None:
@@ -237,7 +226,7 @@ class ActivityViewSet(
         serializer.instance = self._fresh(activity)
 
     def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
-        data, version = _activity_fields(serializer)
+        data, version = versioned_fields(serializer)
         activity = services.activity_update(
             actor=self.actor, activity=cast(Activity, serializer.instance), expected_version=version, **data
         )

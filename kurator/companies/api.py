@@ -53,6 +53,7 @@ from kurator.companies.selectors import (
     company_list,
     contact_list,
 )
+from kurator.core.api import ActorMixin, versioned_fields
 
 # Keys are 64-bit on both engines; bounding them keeps absurd ids a 400/404 instead of a database error.
 MAX_ID = 2**63 - 1
@@ -108,13 +109,6 @@ class IntegerFilter(django_filters.NumberFilter):
 
 def _id_filter(field_name: str, help_text: Any) -> IntegerFilter:
     return IntegerFilter(field_name=field_name, min_value=1, max_value=MAX_ID, help_text=help_text)
-
-
-class ActorMixin:
-    @property
-    def actor(self) -> User:
-        # PolicyPermission has let only members in by the time a handler runs.
-        return cast(User, self.request.user)  # type: ignore[attr-defined]
 
 
 # History --------------------------------------------------------------------------------------------------
@@ -306,8 +300,8 @@ class ReassignSerializer(serializers.Serializer):
 
 
 def _service_fields(serializer: serializers.BaseSerializer[Any]) -> tuple[dict[str, Any], int | None, str]:
-    data = dict(serializer.validated_data)
-    return data, data.pop("version", None), data.pop("reason", "")
+    data, version = versioned_fields(serializer)
+    return data, version, data.pop("reason", "")
 
 
 @extend_schema_view(

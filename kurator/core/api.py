@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -40,3 +40,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, PermissionDenied | Http404):
         return drf_exception_handler(exc, context)
     return drf_exception_handler(exc, context)
+
+
+class ActorMixin:
+    """``self.actor``: the signed-in user of an API view (PolicyPermission has let only members in by the time
+    a handler runs)."""
+
+    @property
+    def actor(self) -> Any:
+        return self.request.user  # type: ignore[attr-defined]
+
+
+def versioned_fields(serializer: serializers.BaseSerializer[Any]) -> tuple[dict[str, Any], int | None]:
+    """A write serializer's data for a service, and the ``version`` the client read (for the 409 check)."""
+    data = dict(serializer.validated_data)
+    return data, data.pop("version", None)

@@ -22,22 +22,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kurator.accounts.models import User
 from kurator.companies import services as company_services
 from kurator.companies.api import MAX_ID, IntegerFilter, RelatedIdField
 from kurator.companies.models import ContactSource
+from kurator.core.api import ActorMixin
 from kurator.inquiries import matching, selectors, services
 from kurator.inquiries.models import Channel, Inquiry, InquiryStatus
 
 VIEW = "inquiries.view_inquiry"
 ADD = "inquiries.add_inquiry"
 REVIEW = "inquiries.review_match"
-
-
-class ActorMixin:
-    @property
-    def actor(self) -> User:
-        return cast(User, self.request.user)  # type: ignore[attr-defined]
 
 
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:

@@ -7,7 +7,7 @@ answers ``400 {"unmet": [{"code", "message"}, …]}``; a stale ``version`` answe
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -20,19 +20,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kurator.access.scoping import access_deal_by_id, visible_companies
-from kurator.accounts.models import User
 from kurator.companies.api import MAX_ID, RelatedIdField, RelatedIdsField, _id_filter
+from kurator.core.api import ActorMixin, versioned_fields
 from kurator.sales import selectors, services
 from kurator.sales.models import ChecklistItem, Deal, Pipeline, Stage, StageKind
 from kurator.sales.standards import StandardsNotMet, stage_standard_summary
 
 VIEW = "sales.view_deal"
-
-
-class ActorMixin:
-    @property
-    def actor(self) -> User:
-        return cast(User, self.request.user)  # type: ignore[attr-defined]
 
 
 # Pipelines ------------------------------------------------------------------------------------------------
@@ -200,11 +194,6 @@ class DealFilter(django_filters.FilterSet):
         return selectors.deal_list(actor=self.request.user, filters=data)
 
 
-def _write_fields(serializer: serializers.BaseSerializer[Any]) -> tuple[dict[str, Any], int | None]:
-    data = dict(serializer.validated_data)
-    return data, data.pop("version", None)
-
-
 @extend_schema_view(
     create=extend_schema(request=DealSerializer, responses={201: DealSerializer}),
     update=extend_schema(request=DealUpdateSerializer, responses=DealSerializer),
@@ -264,7 +253,7 @@ class DealViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = DealSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data, _version = _write_fields(serializer)
+        data, _version = versioned_fields(serializer)
         company = visible_companies(self.actor).filter(pk=data.pop("company")).first()
         if company is None:
             raise ValidationError(
@@ -296,7 +285,7 @@ class DealViewSet(
         deal = self.get_object()
         serializer = DealUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        data, version = _write_fields(serializer)
+        data, version = versioned_fields(serializer)
         deal = services.deal_update(actor=self.actor, deal=deal, expected_version=version, **data)
         return self._answer(deal)
 
