@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from kurator.accounts.models import Role, User
@@ -71,17 +73,26 @@ _SEEDING_MIGRATIONS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _reseed_after_flush(request, django_db_blocker):
+def _is_transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))) or bool(
+        {"transactional_db", "live_server"} & names
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    # A hook wrapper, not a fixture: pytest-django empties the tables in its own fixture's teardown, which
+    # runs after any fixture of ours; here every fixture has been torn down, the flush included.
     yield
-    marker = request.node.get_closest_marker("django_db")
-    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
-    if not (transactional or {"transactional_db", "live_server"} & set(request.fixturenames)):
+    if not _is_transactional(item):
         return
     import importlib
 
     from django.apps import apps
+    from pytest_django.plugin import blocking_manager_key
 
-    with django_db_blocker.unblock():
+    with item.config.stash[blocking_manager_key].unblock():
         for module in _SEEDING_MIGRATIONS:
             importlib.import_module(module).seed(apps, None)
