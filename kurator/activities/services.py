@@ -131,6 +131,7 @@ MAX_NOTES = 5_000
 FUTURE_TOLERANCE = timedelta(minutes=15)
 # A next step with a date becomes a task due that day at this local time.
 NEXT_STEP_TIME = time(10, 0)
+END_OF_DAY = time(23, 59)
 
 
 class _Errors:
@@ -344,9 +345,14 @@ def _attach_m2m_to_last_record(instance: Activity, fields: tuple[str, ...]) -> N
         )
 
 
-def next_step_due(day: date) -> datetime:
-    """When the task made from a next step dated ``day`` is due: that day at 10:00 local time."""
-    return timezone.make_aware(datetime.combine(day, NEXT_STEP_TIME))
+def next_step_due(day: date, now: datetime | None = None) -> datetime:
+    """When the task made from a next step dated ``day`` is due: that day at 10:00 local time; a next step
+    for later today logged after 10:00 is due at the end of the day, not overdue the moment it is logged."""
+    due = timezone.make_aware(datetime.combine(day, NEXT_STEP_TIME))
+    now = now or timezone.now()
+    if due <= now and timezone.localdate(now) == day:
+        due = timezone.make_aware(datetime.combine(day, END_OF_DAY))
+    return due
 
 
 def _sync_next_step_task(activity: Activity, actor: User) -> None:

@@ -301,3 +301,18 @@ def test_occurred_at_accepts_iso_text(manager, company) -> None:
     assert activity.occurred_at == when
     naive = datetime(2025, 3, 1, 12, 0)
     assert log(manager, company, occurred_at=naive).occurred_at == timezone.make_aware(naive)
+
+
+def test_a_next_step_later_today_is_due_at_the_end_of_the_day_not_overdue_at_once():
+    """D3: a next step for today logged after 10:00 is due by the end of the day; another day's at 10:00."""
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from kurator.activities.services import next_step_due
+
+    msk = ZoneInfo("Europe/Moscow")
+    afternoon = datetime(2026, 11, 27, 15, 0, tzinfo=msk)
+    assert next_step_due(date(2026, 11, 27), now=afternoon) == datetime(2026, 11, 27, 23, 59, tzinfo=msk)
+    assert next_step_due(date(2026, 11, 28), now=afternoon) == datetime(2026, 11, 28, 10, 0, tzinfo=msk)
+    morning = datetime(2026, 11, 27, 9, 0, tzinfo=msk)
+    assert next_step_due(date(2026, 11, 27), now=morning).time() == time(10, 0)
