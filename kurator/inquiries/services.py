@@ -35,7 +35,7 @@ from kurator.access.policy import can, may_curate
 from kurator.accounts.models import User
 from kurator.activities.services import notify
 from kurator.companies import services as company_services
-from kurator.companies.models import Company, ContactSource
+from kurator.companies.models import Company, Contact, ContactSource
 from kurator.core.errors import AccessDenied
 from kurator.core.requisites import normalize_phone, validate_inn, validate_kpp
 from kurator.core.text import normalize_company_name
@@ -592,6 +592,22 @@ def inquiry_reject(*, actor: User, inquiry: Inquiry, reason: str) -> Inquiry:
     return inquiry
 
 
+def _inquiry_people(inquiry: Inquiry, company: Company) -> list[Contact]:
+    """The client's people the inquiry came from (same phone or e-mail): the deal starts with them."""
+    try:
+        phone = normalize_phone(inquiry.phone) if inquiry.phone else ""
+    except ValidationError:
+        phone = ""
+    email = inquiry.email.strip().lower()
+    if not phone and not email:
+        return []
+    return [
+        contact
+        for contact in company.contacts.filter(is_active=True)
+        if (phone and phone in contact.phones) or (email and email in (e.lower() for e in contact.emails))
+    ]
+
+
 @transaction.atomic
 def inquiry_convert(*, actor: User, inquiry: Inquiry, **deal_fields: Any) -> Any:
     """Convert a taken or qualified inquiry of a known client into a deal (S3) and mark it converted.
@@ -635,6 +651,8 @@ def inquiry_convert(*, actor: User, inquiry: Inquiry, **deal_fields: Any) -> Any
             "date": timezone.localtime(inquiry.received_at).strftime("%d.%m.%Y"),
         }
     fields.setdefault("source", inquiry.source)
+    if "contacts" not in fields:
+        fields["contacts"] = _inquiry_people(inquiry, company)
     deal = deal_create(actor=actor, company=company, inquiry=inquiry, **fields)
     inquiry.status = InquiryStatus.CONVERTED
     inquiry.needs_review = False

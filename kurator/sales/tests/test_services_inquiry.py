@@ -46,6 +46,8 @@ def test_a_taken_inquiry_converts_into_a_deal_of_its_client(manager, company):
         1000,
     )
     assert company.short_name in deal.title
+    # The person the inquiry came from (same phone) is involved in the deal from the start.
+    assert [c.full_name for c in deal.contacts.all()] == ["Сидоров Пётр"]
 
 
 @pytest.mark.django_db
