@@ -86,11 +86,17 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     # A hook wrapper, not a fixture: pytest-django empties the tables in its own fixture's teardown, which
     # runs after any fixture of ours; here every fixture has been torn down, the flush included.
     yield
-    if not _is_transactional(item):
+    # After the session's last test the test database is gone: never seed whatever database is left.
+    if nextitem is None or not _is_transactional(item):
         return
     import importlib
 
     from django.apps import apps
+    from django.db import connection
+
+    name = str(connection.settings_dict["NAME"])
+    if "test" not in name and "memory" not in name:
+        return
     from pytest_django.plugin import blocking_manager_key
 
     with item.config.stash[blocking_manager_key].unblock():

@@ -3,26 +3,16 @@ step (R3), and the "My clients" switch (R2)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 import pytest
 
 from kurator.accounts.models import Role, User
 from kurator.companies.models import CompanyStatus
+from tests.e2e.helpers import log_in
 from tests.factories import UserFactory, company_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "kurator-test-pass"
-
-
-def log_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("[name=username]", username)
-    page.fill("[name=password]", PASSWORD)
-    page.click("form[method=post] button[type=submit]")
-    page.wait_for_url(re.compile(r"/companies/"))
 
 
 def shown(page: Any) -> dict[str, Any]:

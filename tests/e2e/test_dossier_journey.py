@@ -11,19 +11,10 @@ import pytest
 from kurator.accounts.models import Role, User
 from kurator.companies.models import BankAccount, Company, Contact, DecisionRole
 from kurator.core.requisites import generate_inn, generate_kpp, generate_ogrn, generate_settlement_account
+from tests.e2e.helpers import log_in
 from tests.factories import SBERBANK_BIK, SBERBANK_CORR, UserFactory, company_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "kurator-test-pass"
-
-
-def log_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("[name=username]", username)
-    page.fill("[name=password]", PASSWORD)
-    page.click("form[method=post] button[type=submit]")
-    page.wait_for_url(re.compile(r"/companies/"))
 
 
 def submit(page: Any, field: str) -> None:

@@ -9,12 +9,12 @@ import random
 import re
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.apps import apps
 
-from kurator.accounts.models import Role, User
+from kurator.accounts.models import Role
 from kurator.activities.models import Notification
 from kurator.companies.models import Company, Contact
 from kurator.core.requisites import generate_inn, generate_kpp
@@ -26,11 +26,11 @@ from kurator.inquiries.models import (
     InquiryStatus,
     MatchConfidence,
 )
-from tests.factories import UserFactory, company_factory, contact_factory
+from tests.e2e.helpers import csrf_token, log_in, make_user, new_page
+from tests.factories import company_factory, contact_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "kurator-test-pass"
 # The public form's signed token refuses a form sent sooner than this after it was served (2 s).
 HUMAN_PAUSE = 2.5
 
@@ -40,31 +40,6 @@ def seeded_defaults(transactional_db: Any) -> None:
     """The response standards and public mail domains the migrations seed: a transactional test that ran
     before (another e2e module) flushed them, and the web form's deadline (R1) depends on them."""
     importlib.import_module("kurator.inquiries.migrations.0002_defaults").seed(apps, None)
-
-
-def make_user(username: str, role: str, first_name: str, last_name: str) -> User:
-    return cast(User, UserFactory(username=username, role=role, first_name=first_name, last_name=last_name))
-
-
-def log_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("[name=username]", username)
-    page.fill("[name=password]", PASSWORD)
-    page.click("form[method=post] button[type=submit]")
-    page.wait_for_url(re.compile(r"/companies/"))
-
-
-def new_page(page: Any, live_server: Any) -> Any:
-    """A second person's browser: a context of its own (own cookies), set up like the ``page`` fixture."""
-    context = page.context.browser.new_context(
-        locale="ru-RU", viewport={"width": 1366, "height": 900}, base_url=live_server.url
-    )
-    context.set_default_timeout(15_000)
-    return context.new_page()
-
-
-def csrf_token(page: Any) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
 
 
 def test_web_form_inquiry_goes_to_the_clients_curator_and_only_they_take_it(
@@ -218,7 +193,8 @@ def test_head_imports_a_windows_1251_list_previews_applies_and_reapplies_without
     path, inns = client_list_cp1251(tmp_path / "клиенты.csv", existing, rng)
 
     log_in(page, head.username)
-    page.click("a.nav-link[href$='/imports/']")
+    page.click("a.nav-link[href='#navbar-settings']")  # the head of sales' Settings menu
+    page.click("a.dropdown-item[href$='/imports/']")
     page.wait_for_url(re.compile(r"/imports/$"))
     screenshot(page, "01-upload")
     batch = upload_client_list(page, path, seller.pk)

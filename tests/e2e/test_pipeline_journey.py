@@ -13,7 +13,7 @@ import importlib
 import re
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -27,11 +27,11 @@ from kurator.inquiries import services as inquiry_services
 from kurator.inquiries.models import Inquiry, InquiryStatus
 from kurator.sales import services as sales_services
 from kurator.sales.models import Deal, Stage, StageVisit
-from tests.factories import UserFactory, company_factory, contact_factory
+from tests.e2e.helpers import log_in, make_user, new_page
+from tests.factories import company_factory, contact_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "kurator-test-pass"
 MEETING_RESULT = "Обсудили поставку 40 станков; директор согласен на договор"
 NEXT_STEP = "Отправить проект договора"
 
@@ -46,27 +46,6 @@ def seeded_defaults(transactional_db: Any) -> None:
         "kurator.sales.migrations.0002_default_pipeline",
     ):
         importlib.import_module(module).seed(apps, None)
-
-
-def make_user(username: str, role: str, first_name: str, last_name: str) -> User:
-    return cast(User, UserFactory(username=username, role=role, first_name=first_name, last_name=last_name))
-
-
-def log_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("[name=username]", username)
-    page.fill("[name=password]", PASSWORD)
-    page.click("form[method=post] button[type=submit]")
-    page.wait_for_url(re.compile(r"/companies/"))
-
-
-def new_page(page: Any, live_server: Any) -> Any:
-    """Another person's browser: a context of its own (own cookies), set up like the ``page`` fixture."""
-    context = page.context.browser.new_context(
-        locale="ru-RU", viewport={"width": 1366, "height": 900}, base_url=live_server.url
-    )
-    context.set_default_timeout(15_000)
-    return context.new_page()
 
 
 def expect(target: Any) -> Any:
