@@ -132,15 +132,19 @@ UPDATE sales_stagevisit SET passed = EXISTS (
 )"""
 
 
-def recompute_passed(*, deal_ids: list[int] | None = None) -> None:
-    """Set StageVisit.passed from the stage history in one statement (all deals, or those given): for stays
-    written other than by deal_move (imports, fills, tests) or after stages were reordered."""
+def recompute_passed(*, deal_ids: list[int] | None = None, pipeline_id: int | None = None) -> None:
+    """Set StageVisit.passed from the stage history in one statement (all deals, those given, or those of a
+    pipeline): for stays written other than by deal_move (imports, fills, tests) or after stages were
+    reordered or changed kind."""
     sql, params = _PASSED_SQL, []
     if deal_ids is not None:
         if not deal_ids:
             return
         sql += " WHERE deal_id IN (" + ", ".join(["%s"] * len(deal_ids)) + ")"
         params = list(deal_ids)
+    elif pipeline_id is not None:
+        sql += " WHERE deal_id IN (SELECT id FROM sales_deal WHERE pipeline_id = %s)"
+        params = [pipeline_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

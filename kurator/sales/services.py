@@ -720,6 +720,7 @@ def stage_save(*, actor: User, pipeline: Pipeline, stage: Stage | None = None, *
             cleaned[flag] = bool(fields[flag])
     errors.raise_if_any()
     created = stage is None
+    kind_changed = stage is not None and cleaned.get("kind", stage.kind) != stage.kind
     stage = stage or Stage(pipeline=pipeline)
     for field, value in cleaned.items():
         setattr(stage, field, value)
@@ -735,7 +736,17 @@ def stage_save(*, actor: User, pipeline: Pipeline, stage: Stage | None = None, *
     else:
         stage._history_user = actor  # type: ignore[attr-defined]
         stage.save()
+        if kind_changed:
+            _recount_passed(pipeline.pk)
     return stage
+
+
+def _recount_passed(pipeline_id: int) -> None:
+    """Which stays count as passed in the funnel depends on the stages' order and kinds: recount them after
+    the commit (a background job: seconds on a large base)."""
+    from kurator.sales.tasks import recompute_pipeline_passed
+
+    transaction.on_commit(lambda: recompute_pipeline_passed.delay(pipeline_id))
 
 
 @transaction.atomic
@@ -750,6 +761,7 @@ def stage_move_order(*, actor: User, stage: Stage, order: int) -> Stage:
     index = min(max(int(order), 1), len(stages) + 1) - 1
     stages.insert(index, current)
     _renumber(current.pipeline, stages)
+    _recount_passed(current.pipeline_id)
     current.refresh_from_db()
     return current
 

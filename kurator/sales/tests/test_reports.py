@@ -241,3 +241,19 @@ def test_moves_keep_the_passed_mark_of_each_stay_as_the_history_defines_it(manag
     StageVisit.objects.filter(deal=deal).update(passed=False)
     recompute_passed(deal_ids=[deal.pk])
     assert marks() == expected
+
+
+def test_reordering_stages_recounts_which_stays_passed(
+    manager, head, django_capture_on_commit_callbacks
+) -> None:
+    """S3: after the head of sales swaps two stages, the funnel counts the stays by the new order."""
+    company = company_factory(actor=manager)
+    deal = services.deal_create(actor=manager, company=company, amount=10)
+    deal = services.deal_move(actor=manager, deal=deal, stage=stage("negotiations"))
+    first = StageVisit.objects.get(deal=deal, stage__code="acquaintance")
+    assert first.passed
+    # «Переговоры» before «Знакомство»: entering negotiations no longer passes acquaintance.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.stage_move_order(actor=head, stage=stage("negotiations"), order=1)
+    first.refresh_from_db()
+    assert not first.passed
