@@ -39,7 +39,7 @@ def unread_count(*, actor: User) -> int:
 
 # Contact history (D3) ------------------------------------------------------------------------------------
 
-TIMELINE_PER_PAGE = 50
+TIMELINE_PER_PAGE = 25  # a screenful or two; older entries are a page away
 # My day shows at most this many tasks per group (the rest are on the task list); the counts are exact.
 MY_DAY_LIMIT = 50
 

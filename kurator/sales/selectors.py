@@ -149,14 +149,16 @@ def _capped_ids_sql(
             f"ORDER BY stage_entered_at DESC, id DESC LIMIT %s) AS board_{number}"
         )
         parts.append(member)
-        params.extend([*member_params, per_stage])
+        # Closed deals are the record, not the work: their columns show the latest few.
+        params.extend([*member_params, max(1, per_stage // 2) if stage.is_closed else per_stage])
     return " UNION ALL ".join(parts), params
 
 
 def deal_board(
-    *, actor: User, pipeline: Pipeline, owner: Any = None, per_stage: int = 30
+    *, actor: User, pipeline: Pipeline, owner: Any = None, per_stage: int = 20
 ) -> list[BoardColumn]:
-    """The board of a pipeline: a column per active stage with its newest cards (at most ``per_stage``), the
+    """The board of a pipeline: a column per active stage with its newest cards (at most ``per_stage``, half
+    as many in the won and lost columns), the
     number of deals and their total amount. Won and lost columns hold the deals closed in the last 30 days.
 
     Three queries whatever the number of deals: the stages, the counts and sums (GROUP BY stage), the cards
