@@ -44,6 +44,11 @@ TIMELINE_PER_PAGE = 25  # a screenful or two; older entries are a page away
 MY_DAY_LIMIT = 50
 
 
+USER_NAME = ("id", "username", "first_name", "last_name", "patronymic", "role", "is_active")
+USER_UNREAD = ("password", "last_login", "email", "phone", "date_joined")
+DEAL_UNREAD = ("description", "search_text", "lost_note")
+
+
 def activity_timeline(
     *,
     actor: User,
@@ -78,7 +83,13 @@ def activity_timeline(
     return (
         qs.annotate(edited=Exists(edits))
         .select_related("author", "deal")
-        .prefetch_related("contacts", Prefetch("users", queryset=User.objects.order_by("last_name", "id")))
+        # A timeline entry names people and a deal: reading their whole rows (JSON phones, long texts) was
+        # most of the page's time.
+        .defer(*(f"deal__{f}" for f in DEAL_UNREAD), *(f"author__{f}" for f in USER_UNREAD))
+        .prefetch_related(
+            Prefetch("contacts", queryset=Contact.objects.only("id", "company_id", "full_name", "position")),
+            Prefetch("users", queryset=User.objects.only(*USER_NAME).order_by("last_name", "id")),
+        )
         .order_by("-occurred_at", "-id")
     )
 
