@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -29,7 +28,7 @@ from kurator.access.policy import may_curate
 from kurator.accounts.models import User
 from kurator.activities.models import Activity, ActivityKind, Notification, Task
 from kurator.companies.models import Company, Contact
-from kurator.core.errors import EditConflict
+from kurator.core.errors import EditConflict, FieldErrors
 from kurator.sales.models import Deal
 
 logger = logging.getLogger(__name__)
@@ -134,20 +133,6 @@ NEXT_STEP_TIME = time(10, 0)
 END_OF_DAY = time(23, 59)
 
 
-class _Errors:
-    """Collects field errors so that one answer names every bad field (nothing is written on refusal)."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[ValidationError]] = {}
-
-    def add(self, field: str, message: Any, code: str) -> None:
-        self.errors.setdefault(field, []).append(ValidationError(message, code=code))
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationError(self.errors)
-
-
 def _reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = set(fields) - set(allowed)
     if unknown:
@@ -158,7 +143,9 @@ def _pk(value: Any) -> Any:
     return getattr(value, "pk", value)
 
 
-def _clean_text(errors: _Errors, field: str, value: Any, max_length: int, *, required: bool = False) -> str:
+def _clean_text(
+    errors: FieldErrors, field: str, value: Any, max_length: int, *, required: bool = False
+) -> str:
     text = str(value or "").strip()
     if required and not text:
         errors.add(field, _("This field is required."), "required")
@@ -172,7 +159,7 @@ def _clean_text(errors: _Errors, field: str, value: Any, max_length: int, *, req
     return text
 
 
-def _clean_datetime(errors: _Errors, field: str, value: Any) -> datetime | None:
+def _clean_datetime(errors: FieldErrors, field: str, value: Any) -> datetime | None:
     if value in (None, ""):
         errors.add(field, _("This field is required."), "required")
         return None
@@ -193,7 +180,7 @@ def _clean_datetime(errors: _Errors, field: str, value: Any) -> datetime | None:
     return value
 
 
-def _clean_date(errors: _Errors, field: str, value: Any) -> date | None:
+def _clean_date(errors: FieldErrors, field: str, value: Any) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -209,7 +196,7 @@ def _clean_date(errors: _Errors, field: str, value: Any) -> date | None:
     return parsed
 
 
-def _clean_deal(errors: _Errors, value: Any, company: Company | None) -> Deal | None:
+def _clean_deal(errors: FieldErrors, value: Any, company: Company | None) -> Deal | None:
     if value in (None, ""):
         return None
     try:
@@ -223,7 +210,7 @@ def _clean_deal(errors: _Errors, value: Any, company: Company | None) -> Deal | 
     return deal
 
 
-def _ids(errors: _Errors, field: str, values: Any) -> list[int]:
+def _ids(errors: FieldErrors, field: str, values: Any) -> list[int]:
     result: list[int] = []
     for value in values or ():
         try:
@@ -236,7 +223,7 @@ def _ids(errors: _Errors, field: str, values: Any) -> list[int]:
     return result
 
 
-def _clean_contacts(errors: _Errors, values: Any, company: Company) -> list[Contact]:
+def _clean_contacts(errors: FieldErrors, values: Any, company: Company) -> list[Contact]:
     ids = _ids(errors, "contacts", values)
     found = {c.pk: c for c in Contact.objects.filter(pk__in=ids)} if ids else {}
     result: list[Contact] = []
@@ -255,7 +242,7 @@ def _clean_contacts(errors: _Errors, values: Any, company: Company) -> list[Cont
     return result
 
 
-def _clean_users(errors: _Errors, values: Any) -> list[User]:
+def _clean_users(errors: FieldErrors, values: Any) -> list[User]:
     ids = _ids(errors, "users", values)
     found = {u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {}
     result: list[User] = []
@@ -273,7 +260,7 @@ def _clean_users(errors: _Errors, values: Any) -> list[User]:
 
 
 def _clean_activity(
-    errors: _Errors, data: dict[str, Any], *, company: Company, current: Activity | None
+    errors: FieldErrors, data: dict[str, Any], *, company: Company, current: Activity | None
 ) -> dict[str, Any]:
     """Validate the fields present in ``data`` (all of them on create); returns the cleaned values."""
     cleaned: dict[str, Any] = {}
@@ -411,7 +398,7 @@ def activity_create(
 ) -> Activity:
     """Log a contact with the client (D3) on its timeline, and on the deal's when ``deal`` is given. A next
     step with a date becomes a task of the author, due that day at 10:00."""
-    errors = _Errors()
+    errors = FieldErrors()
     data = {
         "kind": kind,
         "occurred_at": occurred_at,
@@ -450,7 +437,7 @@ def activity_update(
     ensure(actor, "activities.change_activity", activity)
     if expected_version is not None and activity.version != expected_version:
         raise EditConflict
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned = _clean_activity(errors, fields, company=activity.company, current=activity)
     errors.raise_if_any()
 
@@ -479,7 +466,7 @@ def activity_update(
 # Tasks ---------------------------------------------------------------------------------------------------
 
 
-def _clean_task(errors: _Errors, data: dict[str, Any], *, current: Task | None) -> dict[str, Any]:
+def _clean_task(errors: FieldErrors, data: dict[str, Any], *, current: Task | None) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     if "title" in data:
         cleaned["title"] = _clean_text(errors, "title", data["title"], 300, required=True)
@@ -560,7 +547,7 @@ def task_create(
     """A task for ``assignee`` (an active sales person or administrator; finance does not take tasks), due
     at ``due_at``, linked to a client and/or a deal. The assignee is notified when someone else sets it."""
     ensure(actor, "activities.add_task")
-    errors = _Errors()
+    errors = FieldErrors()
     data = {
         "title": title,
         "notes": notes,
@@ -585,7 +572,7 @@ def task_update(*, actor: User, task: Task, **fields: Any) -> Task:
     ensure(actor, "activities.change_task", task)
     task = Task.objects.select_for_update(of=("self",)).select_related("company", "deal").get(pk=task.pk)
     ensure(actor, "activities.change_task", task)
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned = _clean_task(errors, fields, current=task)
     errors.raise_if_any()
     changed = [f for f, v in cleaned.items() if getattr(task, f) != v]

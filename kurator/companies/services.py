@@ -36,7 +36,7 @@ from kurator.companies.models import (
     SalesTechnology,
 )
 from kurator.companies.selectors import OPEN_INQUIRY_STATUSES, merge_field_fills
-from kurator.core.errors import EditConflict
+from kurator.core.errors import EditConflict, FieldErrors
 from kurator.core.requisites import (
     normalize_phone,
     validate_bik,
@@ -97,34 +97,11 @@ def _reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
 
 
-class _Errors:
-    """Collects field errors so that one answer names every bad field."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[ValidationError]] = {}
-
-    def add(self, field: str, error: ValidationError | StrOrPromise, code: str = "invalid") -> None:
-        if not isinstance(error, ValidationError):
-            error = ValidationError(error, code=code)
-        self.errors.setdefault(field, []).extend(error.error_list)
-
-    def check(self, field: str, func: Any, *args: Any) -> Any:
-        try:
-            return func(*args)
-        except ValidationError as exc:
-            self.add(field, exc)
-            return None
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationError(self.errors)
-
-
 def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
 
 
-def _clean_phones(errors: _Errors, field: str, values: Iterable[str] | str | None) -> list[str]:
+def _clean_phones(errors: FieldErrors, field: str, values: Iterable[str] | str | None) -> list[str]:
     items = _as_list(values)
     result: list[str] = []
     for item in items:
@@ -134,7 +111,7 @@ def _clean_phones(errors: _Errors, field: str, values: Iterable[str] | str | Non
     return result
 
 
-def _clean_emails(errors: _Errors, field: str, values: Iterable[str] | str | None) -> list[str]:
+def _clean_emails(errors: FieldErrors, field: str, values: Iterable[str] | str | None) -> list[str]:
     result: list[str] = []
     for item in _as_list(values):
         email = item.strip().lower()
@@ -164,7 +141,7 @@ def _as_list(values: Iterable[str] | str | None) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
-def _clean_website(errors: _Errors, value: str | None) -> str:
+def _clean_website(errors: FieldErrors, value: str | None) -> str:
     site = (value or "").strip()
     if not site:
         return ""
@@ -185,7 +162,9 @@ def _by_id(model: Any, value: Any) -> Any:
         return None
 
 
-def _clean_past_date(errors: _Errors, field: str, value: Any, future_message: StrOrPromise) -> date | None:
+def _clean_past_date(
+    errors: FieldErrors, field: str, value: Any, future_message: StrOrPromise
+) -> date | None:
     """A date (or an ISO string) that is not in the future; empty means none."""
     if value in (None, ""):
         return None
@@ -217,7 +196,7 @@ def derive_short_name(full_name: str) -> str:
     return f"{form} {rest}"
 
 
-def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | None) -> dict[str, Any]:
+def _clean_company(errors: FieldErrors, data: dict[str, Any], *, current: Company | None) -> dict[str, Any]:
     """Validate and normalise company fields present in ``data``; returns cleaned values."""
     cleaned: dict[str, Any] = {}
     merged = {f: getattr(current, f, None) for f in COMPANY_FIELDS if f != "product_categories"}
@@ -360,7 +339,7 @@ def _clean_company(errors: _Errors, data: dict[str, Any], *, current: Company | 
     return cleaned
 
 
-def _check_unique_requisites(errors: _Errors, cleaned: dict[str, Any], current: Company | None) -> None:
+def _check_unique_requisites(errors: FieldErrors, cleaned: dict[str, Any], current: Company | None) -> None:
     inn = cleaned.get("inn", current.inn if current else "")
     kpp = cleaned.get("kpp", current.kpp if current else "")
     if not inn or "inn" in errors.errors or "kpp" in errors.errors:
@@ -443,7 +422,7 @@ def company_create(*, actor: User, **fields: Any) -> Company:
     """Create a company. A manager becomes its curator; the head of sales may name another (R2)."""
     ensure(actor, "companies.add_company")
     _reject_unknown(fields, COMPANY_FIELDS)
-    errors = _Errors()
+    errors = FieldErrors()
     requested_curator = fields.get("curator")
     if requested_curator is None:
         fields["curator"] = actor
@@ -488,7 +467,7 @@ def company_update(
     ensure(actor, "companies.change_company", company)
     if expected_version is not None and company.version != expected_version:
         raise EditConflict
-    errors = _Errors()
+    errors = FieldErrors()
     if "curator" in fields:
         new_curator = fields["curator"]
         if getattr(new_curator, "pk", new_curator) == company.curator_id:
@@ -540,7 +519,7 @@ def company_change_curator(*, actor: User, company: Company, curator: User, reas
 
 
 def _clean_contact(
-    errors: _Errors, data: dict[str, Any], *, company: Company, current: Contact | None
+    errors: FieldErrors, data: dict[str, Any], *, company: Company, current: Contact | None
 ) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     if "full_name" in data or current is None:
@@ -609,7 +588,7 @@ def _touch_section(company: Company, stamp: str) -> None:
 def contact_create(*, actor: User, company: Company, **fields: Any) -> Contact:
     ensure(actor, "companies.change_company_records", company)
     _reject_unknown(fields, CONTACT_FIELDS)
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned = _clean_contact(errors, fields, company=company, current=None)
     errors.raise_if_any()
     contact = Contact(company=company, **cleaned)
@@ -623,7 +602,7 @@ def contact_create(*, actor: User, company: Company, **fields: Any) -> Contact:
 def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     ensure(actor, "companies.change_company_records", contact.company)
     _reject_unknown(fields, CONTACT_FIELDS)
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned = _clean_contact(errors, fields, company=contact.company, current=contact)
     errors.raise_if_any()
     changed = [f for f, v in cleaned.items() if getattr(contact, f) != v]
@@ -656,7 +635,9 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
 # Bank accounts (D1) -------------------------------------------------------------------------------------
 
 
-def _clean_bank_account(errors: _Errors, data: dict[str, Any], current: BankAccount | None) -> dict[str, Any]:
+def _clean_bank_account(
+    errors: FieldErrors, data: dict[str, Any], current: BankAccount | None
+) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     merged = {f: getattr(current, f, "") for f in BANK_ACCOUNT_FIELDS}
     merged.update({k: v for k, v in data.items() if k in BANK_ACCOUNT_FIELDS})
@@ -716,7 +697,7 @@ def _make_primary(company: Company, account: BankAccount, actor: User) -> None:
 def bank_account_create(*, actor: User, company: Company, **fields: Any) -> BankAccount:
     ensure(actor, "companies.change_company_records", company)
     _reject_unknown(fields, BANK_ACCOUNT_FIELDS)
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned = _clean_bank_account(errors, fields, None)
     if (
         cleaned.get("settlement_account")
@@ -742,7 +723,7 @@ def bank_account_create(*, actor: User, company: Company, **fields: Any) -> Bank
 def bank_account_update(*, actor: User, account: BankAccount, **fields: Any) -> BankAccount:
     ensure(actor, "companies.change_company_records", account.company)
     _reject_unknown(fields, BANK_ACCOUNT_FIELDS)
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned = _clean_bank_account(errors, fields, account)
     if cleaned.get("is_primary") is False and account.is_primary:
         errors.add("is_primary", _("Make another account primary instead."), code="primary_required")
@@ -803,7 +784,7 @@ def dictionary_item_save(
     parent's sub-sources, for a sub-source) and an existing one keeps its place."""
     ensure(actor, "companies.manage_dictionaries")
     model = DICTIONARIES[kind]
-    errors = _Errors()
+    errors = FieldErrors()
     name = _text(name)
     if not name:
         errors.add("name", _("Enter a name."), code="required")
@@ -834,7 +815,7 @@ def dictionary_item_save(
 REASON_MAX_LENGTH = 100
 
 
-def _clean_reason(errors: _Errors, reason: Any, *, required: bool) -> str:
+def _clean_reason(errors: FieldErrors, reason: Any, *, required: bool) -> str:
     reason = _text(reason)
     if required and not reason:
         errors.add("reason", _("Give the reason: it is kept in the history."), code="required")
@@ -982,7 +963,7 @@ def company_merge(*, actor: User, survivor: Company, duplicate: Company, reason:
     from kurator.activities.services import notify
 
     ensure(actor, "companies.merge_company")
-    errors = _Errors()
+    errors = FieldErrors()
     reason = _clean_reason(errors, reason, required=False)
     errors.raise_if_any()
     # Both rows locked, in a fixed order so that two merges of the same pair cannot deadlock.
@@ -1080,7 +1061,7 @@ def company_reassign(*, actor: User, company: Company, curator: User | int | Non
     from kurator.inquiries.models import Inquiry
 
     ensure(actor, "companies.change_curator")
-    errors = _Errors()
+    errors = FieldErrors()
     reason = _clean_reason(errors, reason, required=True)
     new_curator = curator if isinstance(curator, User) or curator is None else _by_id(User, curator)
     if not may_curate(new_curator):

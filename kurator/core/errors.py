@@ -6,7 +6,9 @@ the API handler and the form partial turn it into field messages. The two below 
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -22,3 +24,29 @@ class EditConflict(Exception):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or str(self.default_message))
         self.message = message or self.default_message
+
+
+class FieldErrors:
+    """Collects field errors, so that one answer names every bad field; services validate everything and
+    call ``raise_if_any()`` before their first write (nothing is half-written)."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[ValidationError]] = {}
+
+    def add(self, field: str, error: Any, code: str = "invalid") -> None:
+        """``error`` is a message (with ``code``) or a ValidationError raised by a validator."""
+        if not isinstance(error, ValidationError):
+            error = ValidationError(error, code=code)
+        self.errors.setdefault(field, []).extend(error.error_list)
+
+    def check(self, field: str, func: Any, *args: Any) -> Any:
+        """``func(*args)``, or None with its ValidationError recorded against ``field``."""
+        try:
+            return func(*args)
+        except ValidationError as exc:
+            self.add(field, exc)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)

@@ -50,6 +50,7 @@ from kurator.accounts.models import User
 from kurator.companies import services
 from kurator.companies.dossier import build_search_text, build_sort_name, checklist_status, completeness_of
 from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact, ContactSource, LegalForm
+from kurator.core.errors import FieldErrors
 from kurator.core.requisites import clean_number, validate_inn
 from kurator.core.text import fold
 from kurator.inquiries import matching
@@ -1202,14 +1203,14 @@ class _Analyser:
             data["emails"] = "\n".join(v for v in (data["emails"], contact_emails) if v)
             contact_phones = contact_emails = ""
 
-        errors = services._Errors()
+        errors = FieldErrors()
         cleaned = services._clean_company(errors, data, current=None)
         for field_name, code, message in _messages(ValidationError(errors.errors)) if errors.errors else ():
             self.refuse(refused, field_name, code, message)
 
         contact_cleaned: dict[str, Any] | None = None
         if contact_name:
-            contact_errors = services._Errors()
+            contact_errors = FieldErrors()
             contact_data = {"full_name": contact_name, "phones": contact_phones, "emails": contact_emails}
             if "contact_position" in self.columns:
                 contact_data["position"] = get(cells, "contact_position")
@@ -1228,7 +1229,7 @@ class _Analyser:
         }
         if any(bank_data.values()):
             bank_data["bik"] = _pad_number(bank_data.get("bik", ""), {8: 9})
-            bank_errors = services._Errors()
+            bank_errors = FieldErrors()
             bank_cleaned = services._clean_bank_account(bank_errors, bank_data, None)
             if bank_errors.errors:
                 for field_name, code, message in _messages(ValidationError(bank_errors.errors)):

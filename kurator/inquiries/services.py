@@ -36,7 +36,7 @@ from kurator.accounts.models import User
 from kurator.activities.services import notify
 from kurator.companies import services as company_services
 from kurator.companies.models import Company, Contact, ContactSource
-from kurator.core.errors import AccessDenied
+from kurator.core.errors import AccessDenied, FieldErrors
 from kurator.core.requisites import normalize_phone, validate_inn, validate_kpp
 from kurator.core.text import normalize_company_name
 from kurator.inquiries import matching, routing
@@ -67,10 +67,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     InquiryStatus.REJECTED: frozenset(),
 }
 MAX_TEXT = 10_000
-
-
-class _Errors(company_services._Errors):
-    """Field errors collected so that one answer names every bad field."""
 
 
 def _text(value: Any, limit: int) -> str:
@@ -107,7 +103,7 @@ def _by_id(model: Any, value: Any) -> Any:
 # Creation ---------------------------------------------------------------------------------------------------
 
 
-def _clean_received_at(errors: _Errors, value: Any) -> datetime:
+def _clean_received_at(errors: FieldErrors, value: Any) -> datetime:
     if value in (None, ""):
         return timezone.now()
     if isinstance(value, str):
@@ -126,7 +122,7 @@ def _clean_received_at(errors: _Errors, value: Any) -> datetime:
     return value
 
 
-def _clean_inquiry(errors: _Errors, data: dict[str, Any]) -> dict[str, Any]:
+def _clean_inquiry(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     channel = data.get("channel") or ""
     if channel not in Channel.values:
@@ -413,7 +409,7 @@ def inquiry_create(
     """
     if actor is not None:
         ensure(actor, "inquiries.add_inquiry")
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned = _clean_inquiry(
         errors,
         {

@@ -33,8 +33,7 @@ from kurator.accounts.models import User
 from kurator.activities.models import ActivityKind
 from kurator.activities.services import notify
 from kurator.companies.models import Company, Contact, ContactSource, SalesTechnology
-from kurator.companies.services import _Errors
-from kurator.core.errors import EditConflict
+from kurator.core.errors import EditConflict, FieldErrors
 from kurator.sales.models import (
     ChecklistItem,
     ChecklistMark,
@@ -104,7 +103,7 @@ def _text(value: Any, limit: int) -> str:
 # Cleaning -------------------------------------------------------------------------------------------------
 
 
-def _clean_amount(errors: _Errors, value: Any) -> Decimal | None:
+def _clean_amount(errors: FieldErrors, value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
@@ -126,7 +125,7 @@ def _clean_amount(errors: _Errors, value: Any) -> Decimal | None:
     return amount
 
 
-def _clean_probability(errors: _Errors, value: Any) -> int | None:
+def _clean_probability(errors: FieldErrors, value: Any) -> int | None:
     if value in (None, ""):
         return None
     try:
@@ -140,7 +139,7 @@ def _clean_probability(errors: _Errors, value: Any) -> int | None:
     return probability
 
 
-def _clean_date(errors: _Errors, field: str, value: Any) -> date | None:
+def _clean_date(errors: FieldErrors, field: str, value: Any) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -156,7 +155,7 @@ def _clean_date(errors: _Errors, field: str, value: Any) -> date | None:
     return parsed
 
 
-def _clean_contacts(errors: _Errors, company: Company, values: Iterable[Any] | None) -> list[Contact]:
+def _clean_contacts(errors: FieldErrors, company: Company, values: Iterable[Any] | None) -> list[Contact]:
     ids: list[int] = []
     for value in values or ():
         pk = getattr(value, "pk", value)
@@ -171,7 +170,9 @@ def _clean_contacts(errors: _Errors, company: Company, values: Iterable[Any] | N
     return [found[pk] for pk in dict.fromkeys(ids) if pk in found]
 
 
-def _clean_co_owner(errors: _Errors, actor: User, value: Any, owner_id: int, current_id: int | None) -> Any:
+def _clean_co_owner(
+    errors: FieldErrors, actor: User, value: Any, owner_id: int, current_id: int | None
+) -> Any:
     co_owner = _by_id(User, value)
     if value not in (None, "") and co_owner is None:
         errors.add("co_owner", _("The user was not found."), code="invalid_choice")
@@ -194,7 +195,7 @@ def _clean_co_owner(errors: _Errors, actor: User, value: Any, owner_id: int, cur
     return co_owner
 
 
-def _clean_source(errors: _Errors, value: Any) -> ContactSource | None:
+def _clean_source(errors: FieldErrors, value: Any) -> ContactSource | None:
     source = _by_id(ContactSource, value)
     if value not in (None, "") and source is None:
         errors.add("source", _("The contact source was not found."), code="invalid_choice")
@@ -268,7 +269,7 @@ def deal_create(
 
     company = Company.objects.select_related("curator").get(pk=company.pk)
     ensure(actor, "sales.add_deal", company)
-    errors = _Errors()
+    errors = FieldErrors()
     if company.merged_into_id is not None:
         errors.add("company", _("This company was merged into another one."), code="company_merged")
     owner = company.curator
@@ -364,7 +365,7 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int | None = None,
     ensure(actor, "sales.change_deal", deal)
     if expected_version is not None and deal.version != expected_version:
         raise EditConflict
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     if "title" in fields:
         cleaned["title"] = _text(fields["title"], 300)
@@ -579,7 +580,7 @@ def pipeline_save(*, actor: User, pipeline: Pipeline | None = None, **fields: An
     unknown = set(fields) - set(PIPELINE_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     if "name" in fields or pipeline is None:
         cleaned["name"] = _text(fields.get("name"), 200)
@@ -632,7 +633,9 @@ def pipeline_save(*, actor: User, pipeline: Pipeline | None = None, **fields: An
     return pipeline
 
 
-def _clean_choices(errors: _Errors, field: str, value: Any, allowed: list[str], message: Any) -> list[str]:
+def _clean_choices(
+    errors: FieldErrors, field: str, value: Any, allowed: list[str], message: Any
+) -> list[str]:
     if value in (None, ""):
         return []
     items = [value] if isinstance(value, str) else list(value)
@@ -664,7 +667,7 @@ def stage_save(*, actor: User, pipeline: Pipeline, stage: Stage | None = None, *
         raise ValidationError(
             {"stage": [ValidationError(_("The stage is of another pipeline."), code="invalid")]}
         )
-    errors = _Errors()
+    errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     if "name" in fields or stage is None:
         cleaned["name"] = _text(fields.get("name"), 200)
