@@ -49,7 +49,7 @@
   function showUnmet(card, stageId, data) {
     var t = texts();
     var box = alertBox("warning", "move-refused");
-    box.appendChild(el("div", { "class": "fw-medium mb-1" }, (t.unmetTitle || "") + " " + (data.stage || "")));
+    box.appendChild(el("div", { "class": "fw-medium mb-1" }, (t.unmetTitle || "").replace("__STAGE__", data.stage || "")));
     var list = el("ul", { "class": "mb-2", "data-testid": "unmet-standards" });
     (data.unmet || []).forEach(function (item) { list.appendChild(el("li", { "data-code": item.code }, item.message)); });
     box.appendChild(list);
