@@ -41,7 +41,7 @@ def unread_count(*, actor: User) -> int:
 
 TIMELINE_PER_PAGE = 25  # a screenful or two; older entries are a page away
 # My day shows at most this many tasks per group (the rest are on the task list); the counts are exact.
-MY_DAY_LIMIT = 50
+MY_DAY_LIMIT = 25  # per group; the rest is one click away in the task list
 
 
 USER_NAME = ("id", "username", "first_name", "last_name", "patronymic", "role", "is_active")
