@@ -302,6 +302,13 @@ def _clean_activity(
     next_step_on = cleaned.get("next_step_on", current.next_step_on if current else None)
     if next_step_on is not None and not next_step and "next_step" not in errors.errors:
         errors.add("next_step", _("Say what the next step is, or clear its date."), "next_step_required")
+    changed_step = current is None or next_step != current.next_step
+    if next_step and next_step_on is None and changed_step and "next_step_on" not in errors.errors:
+        errors.add(
+            "next_step_on",
+            _("Give the date of the next step: on that day it becomes a task."),
+            "next_step_date_required",
+        )
     changed_date = current is None or next_step_on != current.next_step_on
     if next_step_on is not None and changed_date and next_step_on < timezone.localdate(now):
         errors.add("next_step_on", _("The next step cannot be in the past."), "past_date")

@@ -250,7 +250,23 @@ class DealViewSet(
         fresh = Deal.objects.prefetch_related("contacts").get(pk=deal.pk)
         return Response(DealSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
+    def _refuse_read_only(self, request: Request, fields: dict[str, Any], deal: Deal | None = None) -> None:
+        """A field the client may not write is refused by name rather than silently ignored — unless it
+        only repeats the deal's current value (a PUT of what a GET returned)."""
+        data = request.data if hasattr(request.data, "get") else {}
+        errors = {}
+        for field, message in fields.items():
+            if field not in data:
+                continue
+            current = getattr(deal, f"{field}_id", None) if deal is not None else None
+            if current is not None and str(data.get(field)) == str(current):
+                continue
+            errors[field] = [ValidationError(message, code="read_only")]
+        if errors:
+            raise ValidationError(errors)
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self._refuse_read_only(request, {"owner": _("The owner of a deal is the client's curator (R2).")})
         serializer = DealSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data, _version = versioned_fields(serializer)
@@ -283,6 +299,16 @@ class DealViewSet(
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
         deal = self.get_object()
+        self._refuse_read_only(
+            request,
+            {
+                "stage": _("A deal changes stage through POST /api/v1/deals/{id}/move/ (standards apply)."),
+                "pipeline": _("The pipeline of a deal is chosen when it is opened."),
+                "company": _("The client of a deal is fixed when it is opened."),
+                "owner": _("The owner of a deal is the client's curator (R2)."),
+            },
+            deal,
+        )
         serializer = DealUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data, version = versioned_fields(serializer)

@@ -148,6 +148,7 @@ def _demo_deal(
         contacts=contacts[:2],
         amount=amount if final != "acquaintance" or rng.random() < 0.5 else None,
         expected_close=(timezone.localdate() + timedelta(days=rng.randint(7, 90))),
+        source=company.source,
     )
     result.deals += 1
     _log(

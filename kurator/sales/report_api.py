@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -86,4 +87,10 @@ class FunnelReportView(APIView):
             date_to=period.date_to,
             pipeline=form.pipeline(),
         )
+        # Rows without a name read as the page shows them, not as an empty string.
+        for row in report.sources:
+            if row.key is None and not row.name:
+                row.name = gettext("No source given")
+        if not report.totals.name:
+            report.totals.name = gettext("Total")
         return Response(FunnelReportSerializer(report).data)

@@ -155,6 +155,16 @@ def _clean_date(errors: FieldErrors, field: str, value: Any) -> date | None:
     return parsed
 
 
+def _clean_future_close(errors: FieldErrors, value: date | None) -> date | None:
+    if value is not None and value < timezone.localdate():
+        errors.add(
+            "expected_close",
+            _("The expected close date cannot be in the past; move the deal to won or lost when it closes."),
+            code="past_date",
+        )
+    return value
+
+
 def _clean_contacts(errors: FieldErrors, company: Company, values: Iterable[Any] | None) -> list[Contact]:
     ids: list[int] = []
     for value in values or ():
@@ -297,7 +307,7 @@ def deal_create(
             target = first
     people = _clean_contacts(errors, company, contacts)
     cleaned_amount = _clean_amount(errors, amount)
-    cleaned_close = _clean_date(errors, "expected_close", expected_close)
+    cleaned_close = _clean_future_close(errors, _clean_date(errors, "expected_close", expected_close))
     cleaned_probability = _clean_probability(errors, probability)
     cleaned_co_owner = _clean_co_owner(errors, actor, co_owner, owner.pk, None)
     cleaned_source = _clean_source(errors, source)
@@ -374,7 +384,11 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int | None = None,
     if "amount" in fields:
         cleaned["amount"] = _clean_amount(errors, fields["amount"])
     if "expected_close" in fields:
-        cleaned["expected_close"] = _clean_date(errors, "expected_close", fields["expected_close"])
+        close = _clean_date(errors, "expected_close", fields["expected_close"])
+        # An old date already on the deal may stay (it is the record); a new one must be ahead.
+        cleaned["expected_close"] = (
+            close if close == deal.expected_close else _clean_future_close(errors, close)
+        )
     if "probability" in fields:
         probability = _clean_probability(errors, fields["probability"])
         cleaned["probability"] = 0 if probability is None else probability

@@ -167,9 +167,12 @@ def test_next_step_with_a_date_becomes_the_authors_task(manager, company) -> Non
     assert not task.done
 
 
-def test_next_step_without_date_makes_no_task(manager, company) -> None:
-    log(manager, company, next_step="Когда-нибудь")
-    assert not Task.objects.exists()
+def test_a_next_step_without_a_date_is_refused_and_nothing_is_written(manager, company) -> None:
+    """D3: a next step has its date (it becomes a task that day); without one it would be lost."""
+    with pytest.raises(ValidationError) as caught:
+        log(manager, company, next_step="Когда-нибудь")
+    assert caught.value.error_dict["next_step_on"][0].code == "next_step_date_required"
+    assert not Activity.objects.exists() and not Task.objects.exists()
 
 
 def test_editing_the_next_step_moves_its_open_task(manager, company) -> None:

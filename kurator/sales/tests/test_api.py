@@ -184,3 +184,31 @@ def test_filters(manager, head, company, senior_manager):
     assert ids("status=open") == {mine.pk, theirs.pk}
     assert ids("status=lost") == set()
     assert client.get("/api/v1/deals/?status=maybe").status_code == 400
+
+
+def test_a_deal_write_refuses_fields_it_cannot_change_by_name(manager, company) -> None:
+    """S3, R1, R2: the stage changes only through move (standards apply) and the owner is the curator; a
+    request that tries is told so instead of silently ignored; repeating the current value is fine."""
+
+    api = APIClient()
+    api.force_authenticate(manager)
+    created = api.post("/api/v1/deals/", {"company": company.pk, "owner": manager.pk + 1000}, format="json")
+    assert created.status_code == 400 and "owner" in created.json()
+    deal = api.post("/api/v1/deals/", {"company": company.pk}, format="json").json()
+    moved = api.patch(f"/api/v1/deals/{deal['id']}/", {"stage": deal["stage"] + 1}, format="json")
+    assert moved.status_code == 400 and "stage" in moved.json()
+    same = api.patch(
+        f"/api/v1/deals/{deal['id']}/", {"stage": deal["stage"], "title": "Новая"}, format="json"
+    )
+    assert same.status_code == 200 and same.json()["title"] == "Новая"
+
+
+def test_a_new_deal_cannot_be_expected_to_close_in_the_past(manager, company) -> None:
+    """S3: an expected close date is ahead; a closed deal is moved to won or lost instead."""
+
+    api = APIClient()
+    api.force_authenticate(manager)
+    response = api.post(
+        "/api/v1/deals/", {"company": company.pk, "expected_close": "2020-01-01"}, format="json"
+    )
+    assert response.status_code == 400 and "expected_close" in response.json()
