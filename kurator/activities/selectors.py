@@ -13,14 +13,14 @@ from kurator.access.scoping import access_activity_by_id, visible_activities, vi
 from kurator.accounts.models import User
 from kurator.activities.models import Activity, Notification, Task
 from kurator.companies.models import Company, Contact
-from kurator.companies.selectors import (
-    _SKIP,
+from kurator.core.history import (
     ACTION_CODES,
     ACTIONS,
+    SKIPPED_FIELDS,
     Change,
     HistoryEntry,
-    _display,
-    _fk_labels,
+    display_value,
+    foreign_key_labels,
 )
 from kurator.core.pagination import mark_unselective
 from kurator.sales.models import Deal
@@ -127,7 +127,7 @@ def activity_history(*, activity: Activity) -> list[HistoryEntry]:
         .order_by("history_date", "history_id")
     )
     wanted: dict[type[Model], set[Any]] = {}
-    fk_fields = [f for f in Activity._meta.concrete_fields if f.is_relation and f.name not in _SKIP]
+    fk_fields = [f for f in Activity._meta.concrete_fields if f.is_relation and f.name not in SKIPPED_FIELDS]
     for record in records:
         for model_field in fk_fields:
             value = getattr(record, model_field.attname, None)
@@ -135,14 +135,14 @@ def activity_history(*, activity: Activity) -> list[HistoryEntry]:
                 wanted.setdefault(model_field.related_model, set()).add(value)  # type: ignore[arg-type]
         wanted.setdefault(Contact, set()).update(row.contact_id for row in _m2m(record, "contacts"))
         wanted.setdefault(User, set()).update(row.user_id for row in _m2m(record, "users"))
-    labels = _fk_labels(wanted, {})
+    labels = foreign_key_labels(wanted, {})
 
     def names(model: type[Model], ids: list[Any]) -> str:
         return ", ".join(sorted(labels.get((model, pk), f"#{pk}") for pk in ids))
 
     entries: list[HistoryEntry] = []
     before: Any = None
-    plain = [f for f in Activity._meta.concrete_fields if f.name not in _SKIP | {"version"}]
+    plain = [f for f in Activity._meta.concrete_fields if f.name not in SKIPPED_FIELDS | {"version"}]
     for record in records:
         changes: list[Change] = []
         for model_field in plain:
@@ -154,8 +154,8 @@ def activity_history(*, activity: Activity) -> list[HistoryEntry]:
                 Change(
                     model_field.name,
                     str(model_field.verbose_name),
-                    _display(Activity, model_field.name, old, labels),
-                    _display(Activity, model_field.name, new, labels),
+                    display_value(Activity, model_field.name, old, labels),
+                    display_value(Activity, model_field.name, new, labels),
                 )
             )
         for name, model, column in (("contacts", Contact, "contact_id"), ("users", User, "user_id")):

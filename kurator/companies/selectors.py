@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Field, Max, Model, Prefetch, Q, QuerySet
+from django.db.models import F, Field, Model, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.scoping import access_company_by_id, visible_companies
 from kurator.accounts.models import User
 from kurator.companies.models import BankAccount, Company, CompanyStatus, Contact, ContactSource
-from kurator.core.requisites import format_phone, normalize_phone
+from kurator.core.history import (
+    ACTION_CODES,
+    ACTIONS,
+    SKIPPED_FIELDS,
+    Change,
+    HistoryEntry,
+    display_value,
+    foreign_key_labels,
+)
+from kurator.core.requisites import normalize_phone
 from kurator.core.text import fold, search_digits
 
 SORTS: dict[str, tuple[str, ...]] = {
@@ -193,105 +201,11 @@ def bank_account_list(*, actor: User, company: Company | None = None) -> QuerySe
 # History (D11) ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Change:
-    field: str
-    label: str
-    old: Any
-    new: Any
-
-
-@dataclass
-class HistoryEntry:
-    """One record of the dossier's history. ``object_type`` and ``action`` are stable codes (the API's
-    contract); their ``*_label`` twins are the translated words people read."""
-
-    when: datetime
-    user: User | None
-    object_type: str
-    object_type_label: str
-    object_label: str
-    object_id: int
-    action: str
-    action_label: str
-    reason: str
-    changes: list[Change]
-
-
-# simple-history's type marks -> the stable action codes, and the codes' words.
-ACTION_CODES = {"+": "created", "~": "changed", "-": "deleted"}
-ACTIONS = {"created": _("created"), "changed": _("changed"), "deleted": _("deleted")}
 OBJECT_TYPES = {"company": _("Company"), "bank_account": _("Bank account"), "contact": _("Person")}
-# Fields holding normalised phone numbers (E.164): shown as people write them, like everywhere else.
-_PHONE_FIELDS = {"phones"}
-_SKIP = {
-    "id",
-    "created_at",
-    "updated_at",
-    "company",
-    "history_id",
-    "history_date",
-    "history_user",
-    "history_type",
-    "history_change_reason",
-}
-
-
-def _display(model: type[Model], name: str, value: Any, fk_labels: dict[tuple[type[Model], Any], str]) -> Any:
-    if value in (None, "", []):
-        return ""
-    model_field: Any = model._meta.get_field(name)
-    if model_field.is_relation and model_field.related_model is not None:
-        return fk_labels.get((model_field.related_model, value), f"#{value}")
-    if getattr(model_field, "choices", None):
-        return dict(model_field.flatchoices).get(value, value)
-    if isinstance(value, list):
-        if name in _PHONE_FIELDS:
-            return ", ".join(format_phone(str(v)) for v in value)
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    return value
 
 
 def _categories_of(record: Any) -> list[str]:
     return sorted(str(link.productcategory) for link in record.historicalcompany_product_categories_set.all())
-
-
-def _historical_label(model: type[Model], record: Any) -> str:
-    """How a record was called when this historical row was written. Built from the row's own columns:
-    simple-history's ``record.instance`` would read the fields it does not keep from the live table, one
-    query per record, and the record is gone from there anyway."""
-    fields = [f.attname for f in model._meta.concrete_fields if hasattr(record, f.attname)]
-    values = {name: getattr(record, name) for name in fields}
-    return str(model(**values))
-
-
-def _fk_labels(
-    wanted: dict[type[Model], set[Any]], loaded: dict[tuple[type[Model], Any], Any]
-) -> dict[tuple[type[Model], Any], str]:
-    """The names of the related records, at most two queries per related model whatever the history length.
-
-    Live rows give today's name. A record deleted since (a person who left the dossier) keeps the name of
-    its last historical row: first from the rows already loaded for this history, then from its model's
-    history table, so that "reports to" never turns into a bare id."""
-    labels: dict[tuple[type[Model], Any], str] = {}
-    for related, ids in wanted.items():
-        for obj in related._default_manager.filter(pk__in=ids):
-            labels[(related, obj.pk)] = str(obj)
-        missing = {pk for pk in ids if (related, pk) not in labels}
-        for pk in list(missing):
-            record = loaded.get((related, pk))
-            if record is not None:
-                labels[(related, pk)] = _historical_label(related, record)
-                missing.discard(pk)
-        history = getattr(related, "history", None)
-        if not missing or history is None:
-            continue
-        latest = history.filter(id__in=missing).values("id").annotate(last=Max("history_id")).values("last")
-        for record in history.filter(history_id__in=latest):
-            labels[(related, record.id)] = _historical_label(related, record)
-    return labels
 
 
 def company_history(*, company: Company, limit: int | None = None) -> list[HistoryEntry]:
@@ -333,11 +247,15 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
     for model, record, _type in records:
         loaded[(model, record.id)] = record  # sorted by time: the last one written wins
         for model_field in model._meta.concrete_fields:
-            if model_field.is_relation and model_field.name not in _SKIP and model_field.related_model:
+            if (
+                model_field.is_relation
+                and model_field.name not in SKIPPED_FIELDS
+                and model_field.related_model
+            ):
                 value = getattr(record, model_field.attname, None)
                 if value is not None:
                     wanted.setdefault(model_field.related_model, set()).add(value)  # type: ignore[arg-type]
-    fk_labels = _fk_labels(wanted, loaded)
+    fk_labels = foreign_key_labels(wanted, loaded)
 
     entries: list[HistoryEntry] = []
     previous: dict[tuple[type[Model], int], Any] = {}
@@ -346,7 +264,7 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
         before = previous.get(key)
         deleted = record.history_type == "-"
         changes: list[Change] = []
-        fields = [f for f in model._meta.concrete_fields if f.name not in _SKIP]
+        fields = [f for f in model._meta.concrete_fields if f.name not in SKIPPED_FIELDS]
         tracked = {f.name for f in record.__class__._meta.fields}
         for model_field in fields:
             if model_field.name not in tracked:
@@ -368,8 +286,8 @@ def company_history(*, company: Company, limit: int | None = None) -> list[Histo
                 Change(
                     model_field.name,
                     str(model_field.verbose_name),
-                    _display(model, model_field.name, old, fk_labels),
-                    _display(model, model_field.name, new, fk_labels),
+                    display_value(model, model_field.name, old, fk_labels),
+                    display_value(model, model_field.name, new, fk_labels),
                 )
             )
         if model is Company:
@@ -514,8 +432,8 @@ def company_merge_preview(*, actor: User, survivor: Company, duplicate: Company)
             if model_field.is_relation and value is not None:
                 target = model_field.related_model._default_manager.filter(pk=value).first()
                 fk_labels[(model_field.related_model, value)] = str(target)
-            old = _display(Company, name, getattr(survivor, model_field.attname), fk_labels)
-            new = _display(Company, name, value, fk_labels)
+            old = display_value(Company, name, getattr(survivor, model_field.attname), fk_labels)
+            new = display_value(Company, name, value, fk_labels)
         changes.append(Change(name, str(model_field.verbose_name), old, new))
     return MergePreview(
         survivor=survivor,

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kurator.access.policy import can
 from kurator.accounts.models import User
-from kurator.companies.selectors import ACTION_CODES, ACTIONS, Change, HistoryEntry, _display, search_terms
+from kurator.companies.selectors import search_terms
+from kurator.core.history import ACTION_CODES, ACTIONS, Change, HistoryEntry, display_value
 from kurator.core.text import fold
 from kurator.inquiries.models import Channel, Inquiry, InquiryStatus
 
@@ -208,8 +209,8 @@ def inquiry_history(*, inquiry: Inquiry) -> list[HistoryEntry]:
                 Change(
                     model_field.name,
                     str(model_field.verbose_name),
-                    _display(Inquiry, model_field.name, old, labels),
-                    _display(Inquiry, model_field.name, new, labels),
+                    display_value(Inquiry, model_field.name, old, labels),
+                    display_value(Inquiry, model_field.name, new, labels),
                 )
             )
         before = record
