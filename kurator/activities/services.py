@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from kurator.access.policy import may_curate
 from kurator.accounts.models import User
 from kurator.activities.models import Activity, ActivityKind, Notification, Task
 from kurator.companies.models import Company, Contact
+from kurator.core.cleaning import clean_date, reject_unknown
 from kurator.core.errors import EditConflict, FieldErrors
 from kurator.sales.models import Deal
 
@@ -133,12 +134,6 @@ NEXT_STEP_TIME = time(10, 0)
 END_OF_DAY = time(23, 59)
 
 
-def _reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"unknown fields: {sorted(unknown)}")
-
-
 def _pk(value: Any) -> Any:
     return getattr(value, "pk", value)
 
@@ -178,22 +173,6 @@ def _clean_datetime(errors: FieldErrors, field: str, value: Any) -> datetime | N
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value
-
-
-def _clean_date(errors: FieldErrors, field: str, value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        parsed = parse_date(str(value).strip())
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        errors.add(field, _("Enter a valid date."), "invalid_date")
-    return parsed
 
 
 def _clean_deal(errors: FieldErrors, value: Any, company: Company | None) -> Deal | None:
@@ -297,7 +276,7 @@ def _clean_activity(
     if "next_step" in data:
         cleaned["next_step"] = _clean_text(errors, "next_step", data["next_step"], 500)
     if "next_step_on" in data:
-        cleaned["next_step_on"] = _clean_date(errors, "next_step_on", data["next_step_on"])
+        cleaned["next_step_on"] = clean_date(errors, "next_step_on", data["next_step_on"])
     next_step = cleaned.get("next_step", current.next_step if current else "")
     next_step_on = cleaned.get("next_step_on", current.next_step_on if current else None)
     if next_step_on is not None and not next_step and "next_step" not in errors.errors:
@@ -438,7 +417,7 @@ def activity_update(
 ) -> Activity:
     """Edit an entry (its author or the head of sales); the old values stay in its history. A stale
     ``expected_version`` is an edit conflict (409)."""
-    _reject_unknown(fields, ACTIVITY_FIELDS)
+    reject_unknown(fields, ACTIVITY_FIELDS)
     ensure(actor, "activities.change_activity", activity)
     activity = Activity.objects.select_for_update(of=("self",)).select_related("company").get(pk=activity.pk)
     ensure(actor, "activities.change_activity", activity)
@@ -575,7 +554,7 @@ def task_create(
 @transaction.atomic
 def task_update(*, actor: User, task: Task, **fields: Any) -> Task:
     """Edit a task (its assignee, its author or the head of sales). A new assignee is notified."""
-    _reject_unknown(fields, TASK_FIELDS)
+    reject_unknown(fields, TASK_FIELDS)
     ensure(actor, "activities.change_task", task)
     task = Task.objects.select_for_update(of=("self",)).select_related("company", "deal").get(pk=task.pk)
     ensure(actor, "activities.change_task", task)

@@ -36,6 +36,7 @@ from kurator.companies.models import (
     SalesTechnology,
 )
 from kurator.companies.selectors import OPEN_INQUIRY_STATUSES, merge_field_fills
+from kurator.core.cleaning import reject_unknown
 from kurator.core.errors import EditConflict, FieldErrors
 from kurator.core.requisites import (
     normalize_phone,
@@ -88,13 +89,6 @@ CONTACT_FIELDS = (
     "notes",
 )
 BANK_ACCOUNT_FIELDS = ("bank_name", "bik", "settlement_account", "correspondent_account", "is_primary")
-
-
-def _reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    # A programming error, not user input: callers pass only the fields the service knows.
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"unknown fields: {sorted(unknown)}")
 
 
 def _text(value: Any) -> str:
@@ -421,7 +415,7 @@ def _attach_categories_to_last_record(company: Company) -> None:
 def company_create(*, actor: User, **fields: Any) -> Company:
     """Create a company. A manager becomes its curator; the head of sales may name another (R2)."""
     ensure(actor, "companies.add_company")
-    _reject_unknown(fields, COMPANY_FIELDS)
+    reject_unknown(fields, COMPANY_FIELDS)
     errors = FieldErrors()
     requested_curator = fields.get("curator")
     if requested_curator is None:
@@ -461,7 +455,7 @@ def company_update(
 ) -> Company:
     """Edit the dossier. ``expected_version`` guards against overwriting a colleague's edit (409)."""
     ensure(actor, "companies.change_company", company)
-    _reject_unknown(fields, COMPANY_FIELDS)
+    reject_unknown(fields, COMPANY_FIELDS)
     company = Company.objects.select_for_update().get(pk=company.pk)
     # Checked again on the locked row: the caller's copy may predate a change of curator.
     ensure(actor, "companies.change_company", company)
@@ -587,7 +581,7 @@ def _touch_section(company: Company, stamp: str) -> None:
 @transaction.atomic
 def contact_create(*, actor: User, company: Company, **fields: Any) -> Contact:
     ensure(actor, "companies.change_company_records", company)
-    _reject_unknown(fields, CONTACT_FIELDS)
+    reject_unknown(fields, CONTACT_FIELDS)
     errors = FieldErrors()
     cleaned = _clean_contact(errors, fields, company=company, current=None)
     errors.raise_if_any()
@@ -601,7 +595,7 @@ def contact_create(*, actor: User, company: Company, **fields: Any) -> Contact:
 @transaction.atomic
 def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     ensure(actor, "companies.change_company_records", contact.company)
-    _reject_unknown(fields, CONTACT_FIELDS)
+    reject_unknown(fields, CONTACT_FIELDS)
     errors = FieldErrors()
     cleaned = _clean_contact(errors, fields, company=contact.company, current=contact)
     errors.raise_if_any()
@@ -696,7 +690,7 @@ def _make_primary(company: Company, account: BankAccount, actor: User) -> None:
 @transaction.atomic
 def bank_account_create(*, actor: User, company: Company, **fields: Any) -> BankAccount:
     ensure(actor, "companies.change_company_records", company)
-    _reject_unknown(fields, BANK_ACCOUNT_FIELDS)
+    reject_unknown(fields, BANK_ACCOUNT_FIELDS)
     errors = FieldErrors()
     cleaned = _clean_bank_account(errors, fields, None)
     if (
@@ -722,7 +716,7 @@ def bank_account_create(*, actor: User, company: Company, **fields: Any) -> Bank
 @transaction.atomic
 def bank_account_update(*, actor: User, account: BankAccount, **fields: Any) -> BankAccount:
     ensure(actor, "companies.change_company_records", account.company)
-    _reject_unknown(fields, BANK_ACCOUNT_FIELDS)
+    reject_unknown(fields, BANK_ACCOUNT_FIELDS)
     errors = FieldErrors()
     cleaned = _clean_bank_account(errors, fields, account)
     if cleaned.get("is_primary") is False and account.is_primary:

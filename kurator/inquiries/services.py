@@ -36,6 +36,7 @@ from kurator.accounts.models import User
 from kurator.activities.services import notify
 from kurator.companies import services as company_services
 from kurator.companies.models import Company, Contact, ContactSource
+from kurator.core.cleaning import one_line, record_by_id
 from kurator.core.errors import AccessDenied, FieldErrors
 from kurator.core.requisites import normalize_phone, validate_inn, validate_kpp
 from kurator.core.text import normalize_company_name
@@ -69,10 +70,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 MAX_TEXT = 10_000
 
 
-def _text(value: Any, limit: int) -> str:
-    return " ".join(str(value or "").split())[:limit]
-
-
 def _inquiry_url(inquiry: Inquiry) -> str:
     try:
         return reverse("inquiries:detail", args=[inquiry.pk])
@@ -87,17 +84,6 @@ def resolve_company(company: Company | None) -> Company | None:
         seen.add(company.pk)
         company = Company.objects.select_related("curator").get(pk=company.merged_into_id)
     return company
-
-
-def _by_id(model: Any, value: Any) -> Any:
-    if value is None or value == "":
-        return None
-    if isinstance(value, model):
-        return value
-    try:
-        return model._default_manager.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return None
 
 
 # Creation ---------------------------------------------------------------------------------------------------
@@ -131,7 +117,7 @@ def _clean_inquiry(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
 
     source = data.get("source")
     if source not in (None, ""):
-        found = _by_id(ContactSource, source)
+        found = record_by_id(ContactSource, source)
         if found is None:
             errors.add("source", _("Choose a value from the list."), code="invalid_choice")
         source = found
@@ -139,19 +125,19 @@ def _clean_inquiry(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
 
     referrer = data.get("referred_by")
     if referrer not in (None, ""):
-        found = resolve_company(_by_id(Company, referrer))
+        found = resolve_company(record_by_id(Company, referrer))
         if found is None:
             errors.add("referred_by", _("The recommending client was not found."), code="invalid_choice")
         referrer = found
     cleaned["referred_by"] = referrer or None
 
-    cleaned["company_name"] = _text(data.get("company_name"), 500)
-    cleaned["city"] = _text(data.get("city"), 120)
-    cleaned["contact_name"] = _text(data.get("contact_name"), 255)
+    cleaned["company_name"] = one_line(data.get("company_name"), 500)
+    cleaned["city"] = one_line(data.get("city"), 120)
+    cleaned["contact_name"] = one_line(data.get("contact_name"), 255)
     cleaned["text"] = str(data.get("text") or "").strip()[:MAX_TEXT]
 
-    inn = _text(data.get("inn"), 40)
-    kpp = _text(data.get("kpp"), 40)
+    inn = one_line(data.get("inn"), 40)
+    kpp = one_line(data.get("kpp"), 40)
     cleaned["inn"] = (errors.check("inn", validate_inn, inn) or "") if inn else ""
     cleaned["kpp"] = (errors.check("kpp", validate_kpp, kpp) or "") if kpp else ""
     if len(cleaned["inn"]) == 12 and cleaned["kpp"]:
@@ -161,7 +147,7 @@ def _clean_inquiry(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
     if cleaned["kpp"] and not inn:
         errors.add("inn", _("A KPP is given: enter the INN too."), code="inn_required")
 
-    phone = _text(data.get("phone"), 64)
+    phone = one_line(data.get("phone"), 64)
     cleaned["phone"] = (errors.check("phone", normalize_phone, phone) or "") if phone else ""
     email = str(data.get("email") or "").strip().lower()
     if email:
@@ -678,7 +664,7 @@ def inquiry_confirm_match(*, actor: User, inquiry: Inquiry, company: Company | i
             }
         )
     if company is not None:
-        target = resolve_company(_by_id(Company, company))
+        target = resolve_company(record_by_id(Company, company))
         if target is None:
             raise ValidationError(
                 {"company": [ValidationError(_("The company was not found."), code="invalid_choice")]}

@@ -22,7 +22,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +32,7 @@ from kurator.accounts.models import User
 from kurator.activities.models import ActivityKind
 from kurator.activities.services import notify
 from kurator.companies.models import Company, Contact, ContactSource, SalesTechnology
+from kurator.core.cleaning import clean_date, one_line, record_by_id
 from kurator.core.errors import EditConflict, FieldErrors
 from kurator.sales.models import (
     ChecklistItem,
@@ -85,21 +85,6 @@ def _deal_url(deal: Deal) -> str:
         return f"/deals/{deal.pk}/"
 
 
-def _by_id(model: Any, value: Any) -> Any:
-    if value is None or value == "":
-        return None
-    if isinstance(value, model):
-        return value
-    try:
-        return model._default_manager.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value: Any, limit: int) -> str:
-    return " ".join(str(value or "").split())[:limit]
-
-
 # Cleaning -------------------------------------------------------------------------------------------------
 
 
@@ -139,22 +124,6 @@ def _clean_probability(errors: FieldErrors, value: Any) -> int | None:
     return probability
 
 
-def _clean_date(errors: FieldErrors, field: str, value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        parsed = parse_date(str(value).strip())
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        errors.add(field, _("Enter a valid date."), code="invalid_date")
-    return parsed
-
-
 def _clean_future_close(errors: FieldErrors, value: date | None) -> date | None:
     if value is not None and value < timezone.localdate():
         errors.add(
@@ -183,7 +152,7 @@ def _clean_contacts(errors: FieldErrors, company: Company, values: Iterable[Any]
 def _clean_co_owner(
     errors: FieldErrors, actor: User, value: Any, owner_id: int, current_id: int | None
 ) -> Any:
-    co_owner = _by_id(User, value)
+    co_owner = record_by_id(User, value)
     if value not in (None, "") and co_owner is None:
         errors.add("co_owner", _("The user was not found."), code="invalid_choice")
         return None
@@ -206,7 +175,7 @@ def _clean_co_owner(
 
 
 def _clean_source(errors: FieldErrors, value: Any) -> ContactSource | None:
-    source = _by_id(ContactSource, value)
+    source = record_by_id(ContactSource, value)
     if value not in (None, "") and source is None:
         errors.add("source", _("The contact source was not found."), code="invalid_choice")
     return source
@@ -290,7 +259,7 @@ def deal_create(
             % {"company": company.short_name},
             code="curator_inactive",
         )
-    pipeline = _by_id(Pipeline, pipeline) if pipeline is not None else pipeline_for(company)
+    pipeline = record_by_id(Pipeline, pipeline) if pipeline is not None else pipeline_for(company)
     if pipeline is None or not pipeline.is_active:
         errors.add("pipeline", _("Choose an active pipeline."), code="invalid_choice")
     first = first_open_stage(pipeline) if pipeline is not None else None
@@ -298,7 +267,7 @@ def deal_create(
         errors.add("pipeline", _("The pipeline has no open stage."), code="no_stages")
     target = first
     if stage is not None:
-        target = _by_id(Stage, stage)
+        target = record_by_id(Stage, stage)
         if target is None or pipeline is None or target.pipeline_id != pipeline.pk or not target.is_active:
             errors.add("stage", _("Choose a stage of the deal's pipeline."), code="invalid_choice")
             target = first
@@ -307,16 +276,16 @@ def deal_create(
             target = first
     people = _clean_contacts(errors, company, contacts)
     cleaned_amount = _clean_amount(errors, amount)
-    cleaned_close = _clean_future_close(errors, _clean_date(errors, "expected_close", expected_close))
+    cleaned_close = _clean_future_close(errors, clean_date(errors, "expected_close", expected_close))
     cleaned_probability = _clean_probability(errors, probability)
     cleaned_co_owner = _clean_co_owner(errors, actor, co_owner, owner.pk, None)
     cleaned_source = _clean_source(errors, source)
-    linked = _by_id(Inquiry, inquiry)
+    linked = record_by_id(Inquiry, inquiry)
     if inquiry is not None and linked is None:
         errors.add("inquiry", _("The inquiry was not found."), code="invalid_choice")
     elif linked is not None and Deal.objects.filter(inquiry=linked).exists():
         errors.add("inquiry", _("This inquiry has already become a deal."), code="already_converted")
-    title = _text(title, 300) or gettext("Deal with %(company)s") % {"company": company.short_name}
+    title = one_line(title, 300) or gettext("Deal with %(company)s") % {"company": company.short_name}
     errors.raise_if_any()
     assert pipeline is not None and target is not None and first is not None
 
@@ -378,13 +347,13 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int | None = None,
     errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     if "title" in fields:
-        cleaned["title"] = _text(fields["title"], 300)
+        cleaned["title"] = one_line(fields["title"], 300)
         if not cleaned["title"]:
             errors.add("title", _("Enter a title."), code="required")
     if "amount" in fields:
         cleaned["amount"] = _clean_amount(errors, fields["amount"])
     if "expected_close" in fields:
-        close = _clean_date(errors, "expected_close", fields["expected_close"])
+        close = clean_date(errors, "expected_close", fields["expected_close"])
         # An old date already on the deal may stay (it is the record); a new one must be ahead.
         cleaned["expected_close"] = (
             close if close == deal.expected_close else _clean_future_close(errors, close)
@@ -446,7 +415,7 @@ def deal_move(
     ensure(actor, "sales.change_deal", deal)
     if expected_version is not None and deal.version != expected_version:
         raise EditConflict
-    target = _by_id(Stage, stage)
+    target = record_by_id(Stage, stage)
     if target is None or target.pipeline_id != deal.pipeline_id or not target.is_active:
         raise ValidationError(
             {"stage": [ValidationError(_("Choose a stage of the deal's pipeline."), code="invalid_choice")]}
@@ -470,7 +439,7 @@ def deal_move(
     reason_obj: LostReason | None = None
     note = str(lost_note or "").strip()
     if target.kind == StageKind.LOST:
-        reason_obj = _by_id(LostReason, lost_reason)
+        reason_obj = record_by_id(LostReason, lost_reason)
         if reason_obj is None:
             if lost_reason in (None, ""):
                 raise _lost_reason_error(_("Say why the deal was lost."), "required")
@@ -597,11 +566,11 @@ def pipeline_save(*, actor: User, pipeline: Pipeline | None = None, **fields: An
     errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     if "name" in fields or pipeline is None:
-        cleaned["name"] = _text(fields.get("name"), 200)
+        cleaned["name"] = one_line(fields.get("name"), 200)
         if not cleaned["name"]:
             errors.add("name", _("Enter a name."), code="required")
     if "sales_technology" in fields:
-        technology = _by_id(SalesTechnology, fields["sales_technology"])
+        technology = record_by_id(SalesTechnology, fields["sales_technology"])
         if fields["sales_technology"] not in (None, "") and technology is None:
             errors.add("sales_technology", _("The sales technology was not found."), code="invalid_choice")
         cleaned["sales_technology"] = technology
@@ -684,7 +653,7 @@ def stage_save(*, actor: User, pipeline: Pipeline, stage: Stage | None = None, *
     errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     if "name" in fields or stage is None:
-        cleaned["name"] = _text(fields.get("name"), 200)
+        cleaned["name"] = one_line(fields.get("name"), 200)
         if not cleaned["name"]:
             errors.add("name", _("Enter a name."), code="required")
     if "code" in fields or stage is None:
@@ -789,7 +758,7 @@ def checklist_item_save(
 ) -> ChecklistItem:
     """Add or reword an item of a stage's checklist (head of sales; R1)."""
     ensure(actor, "sales.manage_pipelines")
-    text = _text(text, 300)
+    text = one_line(text, 300)
     if not text:
         raise ValidationError({"text": [ValidationError(_("Enter the item's text."), code="required")]})
     if item is not None and item.stage_id != stage.pk:
