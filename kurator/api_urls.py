@@ -19,6 +19,7 @@ from kurator.companies.api import (
     OverlapReportView,
     SourcesReportView,
 )
+from kurator.finance import api_routes as finance_routes
 from kurator.inquiries.api import InquiryViewSet, SourceViewSet
 from kurator.inquiries.import_api import ImportViewSet
 from kurator.sales.api import DealViewSet, PipelineViewSet
@@ -49,6 +50,8 @@ router.register("inquiries", InquiryViewSet, basename="inquiry")
 router.register("sources", SourceViewSet, basename="source")
 router.register("pipelines", PipelineViewSet, basename="pipeline")
 router.register("deals", DealViewSet, basename="deal")
+for prefix, viewset, basename in finance_routes.ROUTES:
+    router.register(prefix, viewset, basename=basename)
 
 
 # drf-spectacular's views default to AllowAny; put them back under the policy like every other view.
@@ -76,6 +79,7 @@ urlpatterns = [
     path("v1/reports/sources/", SourcesReportView.as_view(), name="report-sources"),
     path("v1/reports/overlap/", OverlapReportView.as_view(), name="report-overlap"),
     path("v1/reports/funnel/", FunnelReportView.as_view(), name="report-funnel"),
+    *[path(f"v1/{pattern.pattern}", pattern.callback, name=pattern.name) for pattern in finance_routes.PATHS],
     path("v1/", include(router.urls)),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

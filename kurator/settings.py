@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "kurator.activities",
     "kurator.inquiries",
     "kurator.sales",
+    "kurator.finance",
     "kurator.ui",
 ]
 
@@ -258,6 +259,17 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "kurator.inquiries.models.ImportStatus",
         "StageKindEnum": "kurator.sales.models.StageKind",
         "ActivityKindEnum": "kurator.activities.models.ActivityKind",
+        "ContractStatusEnum": "kurator.finance.models.ContractStatus",
+        "ObligationPartyEnum": "kurator.finance.models.ObligationParty",
+        "OrderStatusEnum": "kurator.finance.models.OrderStatus",
+        "ApprovalStatusEnum": "kurator.finance.models.ApprovalStatus",
+        "InvoiceStatusEnum": "kurator.finance.models.InvoiceStatus",
+        "PaymentSourceEnum": "kurator.finance.models.PaymentSource",
+        "ReviewStatusEnum": "kurator.finance.models.ReviewStatus",
+        "CollectionKindEnum": "kurator.finance.models.CollectionKind",
+        "StatementSourceEnum": "kurator.finance.models.StatementSource",
+        "ConflictSeverityEnum": "kurator.finance.models.ConflictSeverity",
+        "ConflictStatusEnum": "kurator.finance.models.ConflictStatus",
         "HistoryObjectTypeEnum": ["company", "bank_account", "contact"],
         "HistoryActionEnum": ["created", "changed", "deleted"],
     },
@@ -296,3 +308,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Credit control (D6): a new order for a client with an invoice overdue by more than this many days needs the
+# head of sales' approval, as does one that takes the client over its credit limit.
+KURATOR_CREDIT_OVERDUE_DAYS = int(os.environ.get("KURATOR_CREDIT_OVERDUE_DAYS", "30"))
+# The bank statement import (D6): the largest file accepted.
+KURATOR_BANK_STATEMENT_MAX_BYTES = int(
+    os.environ.get("KURATOR_BANK_STATEMENT_MAX_BYTES", str(10 * 1024 * 1024))
+)

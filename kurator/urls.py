@@ -16,6 +16,7 @@ urlpatterns = [
     path("notifications/", include("kurator.activities.urls")),
     path("imports/", include("kurator.inquiries.import_urls")),
     path("deals/", include("kurator.sales.urls")),
+    path("finance/", include("kurator.finance.urls")),
     path("", include("kurator.activities.work_urls")),
     # The embeddable web form: no login (see kurator/inquiries/public.py).
     path("forms/inquiry/", public_inquiries.public_inquiry, name="public_inquiry"),

@@ -135,8 +135,64 @@ rules.add_perm("activities.view_task", is_member)
 rules.add_perm("activities.add_task", is_seller | is_head)
 rules.add_perm("activities.change_task", is_head | (is_member & is_task_party))
 
+
+# Finance (D4–D8). Contracts, orders, receivables and conflicts are open to the department (R3); the solvency
+# section is confidential (R4): the curator, the head of sales, finance and the administrator.
+is_finance = has_role(Role.FINANCE)
+
+
+@rules.predicate
+def curates_client(user: Any, target: Any) -> bool:
+    """The curator of the client ``target`` is (a company) or belongs to (a record with ``company``)."""
+    if target is None:
+        return False
+    company = target if hasattr(target, "curator_id") else getattr(target, "company", None)
+    return company is not None and company.curator_id == user.pk
+
+
+rules.add_perm("finance.view_contract", is_member)
+# The object is the company (to add) or the contract/obligation (to change).
+rules.add_perm("finance.change_contract", is_head | (is_seller & works_with))
+rules.add_perm("finance.manage_catalogue", is_head)
+rules.add_perm("finance.view_order", is_member)
+# The curator enters the client's orders (D8); the object is the company or the order.
+rules.add_perm("finance.change_order", is_head | (is_seller & works_with))
+# Confirming an order that breaks credit control, and refusing it.
+rules.add_perm("finance.approve_credit", is_head)
+rules.add_perm("finance.set_credit_limit", is_head | is_finance)
+rules.add_perm("finance.view_invoice", is_member)
+# Invoices and payments are entered by finance and the head of sales; the curator reads them (D6).
+rules.add_perm("finance.change_invoice", is_head | is_finance)
+rules.add_perm("finance.change_payment", is_head | is_finance)
+rules.add_perm("finance.import_bank_statement", is_head | is_finance)
+rules.add_perm("finance.view_receivables_report", is_member)
+# The collection log is worked by finance, the head of sales and the client's curator.
+rules.add_perm("finance.add_collection_action", is_head | is_finance | (is_seller & works_with))
+# Confidential (R4): the object is the company. Issue 6 adds grants here.
+rules.add_perm("finance.view_solvency", is_head | is_finance | (is_member & curates_client))
+rules.add_perm("finance.change_financial_statement", is_head | is_finance | (is_seller & curates_client))
+rules.add_perm("finance.view_conflict", is_member)
+rules.add_perm("finance.change_conflict", is_head | is_finance | (is_seller & works_with))
+
 PERMISSIONS = frozenset(
     {
+        "finance.view_contract",
+        "finance.change_contract",
+        "finance.manage_catalogue",
+        "finance.view_order",
+        "finance.change_order",
+        "finance.approve_credit",
+        "finance.set_credit_limit",
+        "finance.view_invoice",
+        "finance.change_invoice",
+        "finance.change_payment",
+        "finance.import_bank_statement",
+        "finance.view_receivables_report",
+        "finance.add_collection_action",
+        "finance.view_solvency",
+        "finance.change_financial_statement",
+        "finance.view_conflict",
+        "finance.change_conflict",
         "sales.view_deal",
         "sales.add_deal",
         "sales.change_deal",
@@ -184,6 +240,16 @@ REFUSALS: dict[str, Any] = {
         "Contacts with this client are logged by its curator, the owners of its deals or the head of sales."
     ),
     "activities.change_activity": _("Only the author of an entry or the head of sales may edit it."),
+    "finance.change_contract": _(
+        "Contracts of a client are kept by its curator, the owners of its deals or the head of sales."
+    ),
+    "finance.change_order": _("Orders of a client are entered by its curator or the head of sales."),
+    "finance.change_invoice": _("Invoices are entered by finance and the head of sales."),
+    "finance.change_payment": _("Payments are entered by finance and the head of sales."),
+    "finance.view_solvency": _(
+        "The solvency section is confidential: only the curator, the head of sales, finance and the "
+        "administrator see it."
+    ),
 }
 
 

@@ -9,7 +9,6 @@ needs only the reason for losing (checked by the move itself). The head of sales
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -125,11 +124,11 @@ def _has_activity(deal: Deal, kinds: list[str], with_decision_maker: bool) -> bo
     return activities.exists()
 
 
-def _has_signed_contract(deal: Deal) -> bool:  # pragma: no cover - the finance app is not installed yet
-    from importlib import import_module
+def _has_signed_contract(deal: Deal) -> bool:
+    # Imported here: the finance models refer to deals, so finance imports sales, not the other way round.
+    from kurator.finance.selectors.contracts import deal_has_signed_contract
 
-    finance: Any = import_module("kurator.finance.selectors")
-    return bool(finance.deal_has_signed_contract(deal=deal))
+    return deal_has_signed_contract(deal=deal)
 
 
 def _stage_unmet(deal: Deal, stage: Stage) -> list[Unmet]:

@@ -133,6 +133,22 @@ ICONS = (
     "square-check",
     "square",
     "gavel",
+    # Contracts, purchases, receivables, solvency and conflicts (issue 5).
+    "file-invoice",
+    "file-text",
+    "file-certificate",
+    "cash",
+    "coins",
+    "receipt",
+    "report-money",
+    "shield-check",
+    "alert-octagon",
+    "package",
+    "upload",
+    "download",
+    "scale",
+    "chart-pie",
+    "calendar-due",
 )
 SPRITE_NAME = "sprite.svg"
 

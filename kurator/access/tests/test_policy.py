@@ -18,6 +18,7 @@ from kurator.access.scoping import (
     visible_companies,
     visible_contacts,
 )
+from kurator.access.tests.test_policy_finance import COLUMNS as FINANCE_COLUMNS
 from kurator.access.tests.test_policy_sales import COLUMNS as SALES_COLUMNS
 from kurator.accounts.models import Role, User
 from tests.factories import UserFactory, bank_account_factory, company_factory, contact_factory
@@ -227,7 +228,8 @@ def test_policy_table(who, expected):
 
 def test_table_covers_every_permission():
     """R4: a new permission must be added to the table above (or to the pipeline's table)."""
-    assert set(COLUMNS) | {perm for perm, _obj in SALES_COLUMNS} == PERMISSIONS
+    tables = (SALES_COLUMNS, FINANCE_COLUMNS)
+    assert set(COLUMNS) | {perm for columns in tables for perm, _obj in columns} == PERMISSIONS
 
 
 def test_unknown_permission_is_a_programming_error():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -12,31 +11,12 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 
-from kurator.ui.templatetags.ui import _sprite_url
+from kurator.ui.templatetags.ui import _sprite_url, rub
 
 register = template.Library()
 
-NBSP = "\u00a0"
-
-
-@register.filter
-def rub(value: Any, sign: bool = True) -> str:
-    """``1234567.89`` → ``1 234 567,89 ₽`` (thin groups by non-breaking spaces, comma decimals); ``—`` for
-    nothing. Whole amounts keep their kopecks: money is shown to the kopeck everywhere."""
-    if value is None or value == "":
-        return "—"
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        return str(value)
-    negative = amount < 0
-    whole, _sep, cents = f"{abs(amount):.2f}".partition(".")
-    groups: list[str] = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    text = f"{'−' if negative else ''}{NBSP.join(groups)},{cents}"
-    return f"{text}{NBSP}₽" if sign else text
+# Money is written the same way on every page; sales templates load it from here as before.
+register.filter("rub", rub)
 
 
 @register.filter

@@ -1,0 +1,1 @@
+"""The finance services, one module per area (see kurator/finance/__init__.py)."""
