@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
@@ -53,3 +54,48 @@ def reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = set(fields) - set(allowed)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+
+
+# Money columns hold 16 digits, 2 after the point.
+MAX_MONEY = Decimal("99999999999999.99")
+
+
+def parse_money(value: Any) -> Decimal | None:
+    """``Decimal`` from what people type: ``1 234 567,89``, ``1234567.89``, with non-breaking spaces or a
+    trailing ``₽``/``руб.``; None when it is not a number."""
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int | float):
+        value = str(value)
+    text = str(value or "").replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    for suffix in ("₽", "руб.", "руб", "р."):
+        text = text.removesuffix(suffix)
+    text = text.replace("−", "-").replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def clean_money(
+    errors: FieldErrors, field: str, value: Any, *, allow_zero: bool = False, allow_negative: bool = False
+) -> Decimal | None:
+    """An amount in roubles (at most two decimals); empty means none. Zero and negative amounts are refused
+    unless allowed, each with a message that names ``field``'s problem."""
+    if value is None or value == "":
+        return None
+    amount = parse_money(value)
+    if amount is None:
+        errors.add(field, _("Enter the amount as a number."), code="invalid")
+        return None
+    if amount < 0 and not allow_negative:
+        errors.add(field, _("The amount must be greater than zero."), code="min_value")
+        return None
+    if amount == 0 and not (allow_zero or allow_negative):
+        errors.add(field, _("The amount must be greater than zero."), code="min_value")
+        return None
+    if abs(amount) > MAX_MONEY or amount != amount.quantize(Decimal("0.01")):
+        errors.add(field, _("Enter the amount in roubles with at most two decimals."), code="invalid")
+        return None
+    return amount.quantize(Decimal("0.01"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -32,7 +32,7 @@ from kurator.accounts.models import User
 from kurator.activities.models import ActivityKind
 from kurator.activities.services import notify
 from kurator.companies.models import Company, Contact, ContactSource, SalesTechnology
-from kurator.core.cleaning import clean_date, one_line, record_by_id
+from kurator.core.cleaning import clean_date, clean_money, one_line, record_by_id
 from kurator.core.errors import EditConflict, FieldErrors
 from kurator.sales.models import (
     ChecklistItem,
@@ -71,7 +71,6 @@ DEAL_UPDATE_FIELDS = (
     "source",
     "description",
 )
-MAX_AMOUNT = Decimal("99999999999999.99")  # 16 digits, 2 after the point
 # simple-history's change-reason column.
 HISTORY_REASON_LENGTH = 100
 # Who may name a co-owner of a deal: whoever may decide who works with a client (the head of sales).
@@ -89,25 +88,7 @@ def _deal_url(deal: Deal) -> str:
 
 
 def _clean_amount(errors: FieldErrors, value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = (
-            value if isinstance(value, Decimal) else Decimal(str(value).replace(" ", "").replace(",", "."))
-        )
-    except (InvalidOperation, ValueError):
-        errors.add("amount", _("Enter the amount as a number."), code="invalid")
-        return None
-    if not amount.is_finite():
-        errors.add("amount", _("Enter the amount as a number."), code="invalid")
-        return None
-    if amount <= 0:
-        errors.add("amount", _("The amount must be greater than zero."), code="min_value")
-        return None
-    if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        errors.add("amount", _("Enter the amount in roubles with at most two decimals."), code="invalid")
-        return None
-    return amount
+    return clean_money(errors, "amount", value)
 
 
 def _clean_probability(errors: FieldErrors, value: Any) -> int | None:
