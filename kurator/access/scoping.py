@@ -12,6 +12,7 @@ from kurator.accounts.models import Role, User
 from kurator.activities.models import Activity, Task
 from kurator.companies.models import BankAccount, Company, Contact
 from kurator.core.pagination import mark_unselective
+from kurator.finance.models import FinancialStatement
 from kurator.sales.models import Deal
 
 
@@ -141,6 +142,17 @@ def access_task_by_id(actor: Any, task_id: Any) -> Task:
         return visible_tasks(actor).select_related("company", "deal", "assignee").get(pk=int(task_id))
     except (Task.DoesNotExist, TypeError, ValueError):
         raise Http404 from None
+
+
+def visible_financial_statements(actor: Any) -> QuerySet[FinancialStatement]:
+    """Confidential (R4, D4): the head of sales, finance and the administrator read every client's statements;
+    a manager or senior manager only those of the clients they curate; anyone else none. Every list of
+    statements (pages, API) starts here, so a figure never leaks through a list."""
+    if can(actor, "finance.view_solvency"):  # without an object: the head, finance, the administrator
+        return FinancialStatement.objects.all()
+    if can(actor, "companies.view_company"):
+        return FinancialStatement.objects.filter(company__curator_id=actor.pk)
+    return FinancialStatement.objects.none()
 
 
 def curator_candidates() -> QuerySet[User]:
