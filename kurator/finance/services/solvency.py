@@ -179,6 +179,7 @@ def statement_create(
     if year is not None and _year_taken(company, year):
         errors.add("year", _year_taken_message(year), code="unique")
     errors.raise_if_any()
+    assert year is not None  # a missing year is an error above
     statement = FinancialStatement(
         company=company,
         year=year,
