@@ -14,9 +14,9 @@ and the reason. It writes nothing; :mod:`kurator.finance.services.bank` imports 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -85,7 +85,7 @@ class BankDocument:
     line: int  # where its section begins
     kind: str  # Платежное поручение, Банковский ордер, …
     number: str
-    date: date
+    date: dt.date
     amount: Decimal
     payer_account: str = ""
     payer_name: str = ""
@@ -95,12 +95,12 @@ class BankDocument:
     receiver_name: str = ""
     receiver_inn: str = ""
     purpose: str = ""
-    received_on: date | None = None
-    debited_on: date | None = None
+    received_on: dt.date | None = None
+    debited_on: dt.date | None = None
     fields: dict[str, str] = field(default_factory=dict)
 
     @property
-    def paid_on(self) -> date:
+    def paid_on(self) -> dt.date:
         """When the money reached us: ``ДатаПоступило``, else the document's date."""
         return self.received_on or self.date
 
@@ -110,8 +110,8 @@ class Statement:
     encoding: str
     version: str = ""
     sender: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
     accounts: list[str] = field(default_factory=list)
     documents: list[BankDocument] = field(default_factory=list)
     header: dict[str, str] = field(default_factory=dict)
@@ -171,11 +171,11 @@ def _encoding_error() -> StatementError:
 # Parsing --------------------------------------------------------------------------------------------------
 
 
-def _parse_date(value: str, key: str, line: int) -> date:
+def _parse_date(value: str, key: str, line: int) -> dt.date:
     try:
         if not _DATE_RE.match(value):
             raise ValueError
-        return datetime.strptime(value, "%d.%m.%Y").date()
+        return dt.datetime.strptime(value, "%d.%m.%Y").date()
     except ValueError:
         raise StatementError(
             _("%(key)s is «%(value)s», not a date as dd.mm.yyyy."),
@@ -221,7 +221,7 @@ def _document(kind: str, start: int, values: dict[str, tuple[int, str]], end: in
                 line=start,
                 params={"key": key},
             )
-    dates: dict[str, date | None] = {}
+    dates: dict[str, dt.date | None] = {}
     for key in DATE_KEYS:
         line, value = values.get(key, (start, ""))
         dates[key] = _parse_date(value, key, line) if value else None
