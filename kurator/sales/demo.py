@@ -1,8 +1,9 @@
 """Demo deals, contact history and tasks on top of the demo companies (``manage.py demo_data``).
 
 Everything goes through the services, so the demo obeys the stage standards (R1) like a user would: a deal
-reaches «Договор» only after a logged meeting with a decision maker. Afterwards only timestamps are moved
-into the past, so the board shows deals of different ages and some stuck past their stage's limit.
+reaches «Договор» only after a logged meeting with a decision maker, and «Оплата» only with a signed contract.
+Afterwards only timestamps are moved into the past, so the board shows deals of different ages and some stuck
+past their stage's limit.
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ def _demo_deal(
                 deal=deal,
                 contacts=decision_makers[:1],
             )
+        if code == "payment":
+            _sign_contract(rng, deal, day)
         deal = services.deal_move(actor=curator, deal=deal, stage=stages[code])
     if final == "lost":
         deal = services.deal_move(
@@ -192,6 +195,28 @@ def _demo_deal(
             deal=deal,
         )
         result.tasks += 1
+
+
+def _sign_contract(rng: random.Random, deal: Deal, day: datetime) -> None:
+    """The signed contract the payment stage asks for (R1, D5), entered through the contracts service."""
+    from kurator.finance.models import ContractStatus
+    from kurator.finance.services.contracts import contract_create
+
+    signed_on = min(timezone.localdate(day), timezone.localdate())
+    contract_create(
+        actor=deal.owner,
+        company=deal.company,
+        deal=deal,
+        number=f"{signed_on:%y%m}-{deal.pk}",
+        subject=deal.title,
+        status=ContractStatus.SIGNED,
+        amount=deal.amount,
+        signed_on=signed_on,
+        valid_from=signed_on,
+        valid_until=signed_on.replace(year=signed_on.year + 1, day=min(signed_on.day, 28)),
+        payment_term_days=rng.choice((0, 10, 14, 30, 45)),
+        prepayment_percent=rng.choice((0, 0, 30, 50, 100)),
+    )
 
 
 def _birthdays_soon(rng: random.Random, companies: list[Company]) -> None:

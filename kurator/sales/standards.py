@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,7 +19,6 @@ from kurator.sales.models import ChecklistItem, ChecklistMark, Deal, DealField, 
 __all__ = [
     "StandardsNotMet",
     "Unmet",
-    "contracts_enforced",
     "stage_standard_summary",
     "stages_passed",
     "unmet_standards",
@@ -46,11 +44,6 @@ class StandardsNotMet(ValidationError):
     def __init__(self, unmet: list[Unmet]) -> None:
         self.unmet = list(unmet)
         super().__init__({"unmet": [ValidationError(u.message, code=u.code) for u in self.unmet]})
-
-
-def contracts_enforced() -> bool:
-    """A signed-contract standard applies once contracts are kept in Kurator (the finance app)."""
-    return apps.is_installed("kurator.finance")
 
 
 def _kind_labels(kinds: list[str]) -> str:
@@ -153,7 +146,7 @@ def _stage_unmet(deal: Deal, stage: Stage) -> list[Unmet]:
         else:
             message = _("%(stage)s: log a contact on this deal with a person whose role is decision maker.")
         unmet.append(Unmet("required_activity", message % {**names, "kinds": _kind_labels(kinds)}))
-    if stage.requires_signed_contract and contracts_enforced() and not _has_signed_contract(deal):
+    if stage.requires_signed_contract and not _has_signed_contract(deal):
         unmet.append(Unmet("signed_contract", _("%(stage)s: the contract must be signed.") % names))
     items = list(ChecklistItem.objects.filter(stage=stage, is_active=True).order_by("order", "id"))
     if items:
@@ -201,10 +194,7 @@ def stage_standard_summary(stage: Stage) -> list[str]:
     elif stage.activity_with_decision_maker:
         lines.append(_("A logged contact with a decision maker."))
     if stage.requires_signed_contract:
-        if contracts_enforced():
-            lines.append(_("A signed contract."))
-        else:
-            lines.append(_("A signed contract (not enforced yet: contracts are not kept in Kurator yet)."))
+        lines.append(_("A signed contract."))
     items = [item for item in stage.checklist.all() if item.is_active]
     if items:
         lines.append(

@@ -191,15 +191,33 @@ def test_skipping_stages_does_not_dodge_a_standard(manager, company):
     deal = make_deal(manager, company)
     with pytest.raises(StandardsNotMet) as caught:
         services.deal_move(actor=manager, deal=deal, stage=stage("payment"))
-    assert [u.code for u in caught.value.unmet] == ["required_field:amount", "required_activity"]
+    assert [u.code for u in caught.value.unmet] == [
+        "required_field:amount",
+        "required_activity",
+        "signed_contract",
+    ]
     with pytest.raises(StandardsNotMet):
         services.deal_move(actor=manager, deal=deal, stage=stage("won"))
 
 
-def test_the_signed_contract_rule_is_not_enforced_before_contracts_exist(manager, company):
-    """R1: «a signed contract before Оплата» applies once contracts are kept in Kurator."""
+def test_the_signed_contract_rule_is_enforced_and_met_by_a_signed_contract_of_the_deal(manager, company):
+    """R1, D5: «a signed contract before Оплата» — a draft, or a signed contract of another deal, does not
+    count; a signed contract tied to the deal does."""
+    from kurator.finance.services.contracts import contract_create, contract_set_status
+
     deal = make_deal(manager, company, amount=1000, stage=stage("negotiations"))
     log_meeting(deal, manager)
+    with pytest.raises(StandardsNotMet) as caught:
+        services.deal_move(actor=manager, deal=deal, stage=stage("payment"))
+    assert [u.code for u in caught.value.unmet] == ["signed_contract"]
+    other = make_deal(manager, company)
+    contract_create(
+        actor=manager, company=company, deal=other, number="1", status="signed", signed_on="2026-01-10"
+    )
+    draft = contract_create(actor=manager, company=company, deal=deal, number="2")
+    with pytest.raises(StandardsNotMet):
+        services.deal_move(actor=manager, deal=deal, stage=stage("payment"))
+    contract_set_status(actor=manager, contract=draft, status="signed")
     moved = services.deal_move(actor=manager, deal=deal, stage=stage("payment"))
     assert moved.stage.code == "payment"
 

@@ -54,7 +54,8 @@ def test_the_settings_page_lists_each_stage_with_its_standard(head) -> None:
     assert "Основная воронка" in html
     assert "Required field: Amount." in html
     assert "decision maker" in html
-    assert "not enforced yet" in html  # the signed contract before payment, once contracts exist
+    assert "A signed contract." in html  # before payment: enforced now that contracts are kept (D5)
+    assert "not enforced yet" not in html
     assert reverse("companies:dictionary", args=["lost_reasons"]) in html
 
 
