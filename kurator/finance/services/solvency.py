@@ -326,6 +326,13 @@ def _map_columns(headers: list[str]) -> dict[int, str]:
         if key in _IGNORED:
             continue
         code = _HEADING_TO_FIELD.get(key)
+        if code is None and heading == gettext("Column %(number)s") % {"number": index + 1}:
+            # The reader names a column that has values but no heading.
+            problems.append(
+                gettext("Column %(number)s has values but no heading; name it or remove the values.")
+                % {"number": index + 1}
+            )
+            continue
         if code is None:
             problems.append(
                 gettext(
@@ -372,10 +379,6 @@ def statement_import(*, actor: User, company: Company, data: bytes, filename: st
     for line, cells in rows:
         errors = FieldErrors()
         raw = {code: (cells[i] if i < len(cells) else "") for i, code in mapping.items()}
-        extra = [i for i in range(len(cells)) if i not in mapping and cells[i].strip()]
-        for i in extra:
-            if i >= len(headers) or normalize_heading(headers[i]) not in _IGNORED:
-                errors.add(f"#{i}", _("A value in a column without a heading."), code="invalid")
         year = _clean_year(errors, raw["year"])
         figures = {}
         for code in FIGURES:
@@ -402,8 +405,7 @@ def statement_import(*, actor: User, company: Company, data: bytes, filename: st
             years_in_file.setdefault(year, line)
         column_of = {code: i for i, code in mapping.items()}
         for name, items in errors.errors.items():
-            index = int(name[1:]) if name.startswith("#") else column_of[name]
-            heading = _label(headers[index]) if index < len(headers) else str(index + 1)
+            heading = _label(headers[column_of[name]])
             for item in items:
                 problems.append(
                     gettext("Line %(line)s, column «%(column)s»: %(reason)s")
