@@ -370,6 +370,7 @@ class Result:
     rows: str = ""
     error: str = ""
     target_ms: float = TARGET_MEDIAN_MS
+    explain: str = ""  # with --explain: the plans of the slow queries of a scenario over its target
 
     @property
     def median(self) -> float:
@@ -392,11 +393,12 @@ def measure(
     warmup: int,
     rows: str = "",
     headers: dict[str, str] | None = None,
+    target_ms: float = TARGET_MEDIAN_MS,
 ) -> Result:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    result = Result(name, rows=rows)
+    result = Result(name, rows=rows, target_ms=target_ms)
     headers = headers or {}
     try:
         for _ in range(warmup):
@@ -419,9 +421,35 @@ def measure(
             sql_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
         result.queries = max(counts)
         result.sql_ms = statistics.median(sql_times)
+        if EXPLAIN_MS is not None and result.median >= result.target_ms:
+            result.explain = explain(lambda: client.get(next(urls), headers=headers), EXPLAIN_MS)
     except Exception as exc:  # a crashed page is reported, the other scenarios still run
         result.error = f"{type(exc).__name__}: {exc}"
     return result
+
+
+# ``--explain MS``: a scenario over its target prints EXPLAIN ANALYZE of each of its queries that took MS or
+# more (one more request, its queries run again under EXPLAIN: they are read-only selects).
+EXPLAIN_MS: float | None = None
+
+
+def explain(call: Callable[[], Any], threshold_ms: float) -> str:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    out = []
+    for query in captured.captured_queries:
+        ms = float(query["time"]) * 1000
+        sql = query["sql"]
+        if ms < threshold_ms or not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            plan = "\n".join(f"    {row[0]}" for row in cursor.fetchall())
+        out.append(f"  {ms:.1f} ms: {sql}\n{plan}")
+    return "\n".join(out) or f"  (no query took {threshold_ms:g} ms or more)"
 
 
 def cycle(values: list[str]) -> Iterator[str]:
@@ -841,6 +869,11 @@ def print_report(
             f"{r.scenario:<{width}} {r.median:>10.1f} {r.p95:>8.1f} {r.queries:>8} {r.sql_ms:>7.1f} "
             f"{r.rows:>8}  {'PASS' if ok else 'FAIL'}"
         )
+    for r in results:
+        if r.explain:
+            print()
+            print(f"EXPLAIN ANALYZE, {r.scenario} ({r.median:.1f} ms, target {r.target_ms:.0f} ms):")
+            print(r.explain)
     print()
     print(
         f"Targets: every page's median under {TARGET_MEDIAN_MS:.0f} ms, "
@@ -867,7 +900,16 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="run only the scenarios whose name holds one of these comma-separated words (deal,funnel)",
     )
+    parser.add_argument(
+        "--explain",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="print EXPLAIN ANALYZE of the queries of MS or more of each scenario over its target",
+    )
     args = parser.parse_args(argv)
+    global EXPLAIN_MS
+    EXPLAIN_MS = args.explain
     only = [w.strip() for w in args.only.split(",") if w.strip()] or None
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 
