@@ -27,6 +27,7 @@ from django.utils.translation import gettext, ngettext
 from kurator.accounts.models import Role, User
 from kurator.activities.models import Notification, Task
 from kurator.activities.services import deliver_notification, recipient_language
+from kurator.finance.reminders import remind_broken_promises
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
@@ -429,6 +430,7 @@ JOBS: dict[str, Callable[..., int]] = {
     "birthdays": remind_birthdays,
     "stuck_deals": remind_stuck_deals,
     "late_inquiries": remind_late_inquiries,
+    "broken_promises": remind_broken_promises,
 }
 
 
