@@ -66,8 +66,8 @@ def product_list(
     qs = Product.objects.select_related("category").order_by("name", "id")
     q = " ".join(str(q or "").split())
     if q:
-        # icontains folds only ASCII on SQLite: match the Cyrillic as typed, lower-cased and capitalised too.
-        variants = {q, q.lower(), q.capitalize(), fold(q)}
+        # icontains folds only ASCII on SQLite: match the Cyrillic as typed and in the usual cases too.
+        variants = {q, q.lower(), q.upper(), q.capitalize(), fold(q)}
         condition = Q()
         for v in variants:
             condition |= Q(name__icontains=v) | Q(code__icontains=v)

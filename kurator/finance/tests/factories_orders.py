@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from kurator.accounts.models import Role, User
 from kurator.companies.models import Company, ProductCategory
@@ -28,7 +28,7 @@ PATH_TO: dict[str, tuple[str, ...]] = {
 
 def head_of_sales() -> User:
     """A head of sales for factories called without an actor."""
-    return UserFactory(username="factory-head", role=Role.HEAD_OF_SALES)
+    return cast(User, UserFactory(username="factory-head", role=Role.HEAD_OF_SALES))
 
 
 def category_factory(name: str | None = None, **fields: Any) -> ProductCategory:

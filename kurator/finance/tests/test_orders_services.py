@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -208,7 +209,7 @@ def test_confirmed_order_lines_are_fixed_until_it_returns_to_a_draft(manager, co
 
 def test_a_future_date_is_allowed_only_for_a_draft(manager, company):
     """D8: a draft may be dated ahead; it cannot be confirmed until that day."""
-    tomorrow = timezone.localdate() + timezone.timedelta(days=1)
+    tomorrow = timezone.localdate() + timedelta(days=1)
     order = order_factory(company=company, actor=manager, ordered_on=tomorrow)
     with pytest.raises(ValidationError) as exc:
         services.order_set_status(actor=manager, order=order, status="confirmed")
