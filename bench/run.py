@@ -946,7 +946,7 @@ def main(argv: list[str] | None = None) -> int:
         args.requests, args.warmup, measure=measure, result=Result, only=only
     )
     results += finance.run_finance_scenarios(
-        args.requests, args.warmup, measure=measure, result=Result, only=only
+        args.requests, args.warmup, measure=measure, result=Result, only=only, explain_ms=args.explain
     )
     print_report(results, report, row_counts(), url, args.requests, sales_report, finance_report)
     failed = any(r.error and not r.error.startswith("not available") for r in results)
