@@ -1,0 +1,125 @@
+"""Forms of the receivables pages (D6). They only parse input; the services decide and their errors are shown
+next to the fields (``kurator.core.forms.apply_service_errors``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kurator.core.forms import MoneyField
+from kurator.finance.models import CollectionKind, Contract, Invoice, InvoiceStatus, Order
+from kurator.finance.selectors.receivables import BUCKETS
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class InvoiceForm(forms.Form):
+    number = forms.CharField(label=_("Invoice number"), max_length=50, required=False)
+    issued_on = forms.DateField(label=_("Invoice date"), required=False, widget=_date_widget())
+    due_on = forms.DateField(
+        label=_("Due date"),
+        required=False,
+        widget=_date_widget(),
+        help_text=_("Empty: the invoice date plus the contract's payment term."),
+    )
+    amount = MoneyField(label=_("Amount, ₽"), required=False)
+    contract = forms.ModelChoiceField(label=_("Contract"), queryset=Contract.objects.none(), required=False)
+    order = forms.ModelChoiceField(label=_("Order"), queryset=Order.objects.none(), required=False)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, data: Any = None, *, company: Any, invoice: Invoice | None = None) -> None:
+        initial: dict[str, Any] = {}
+        if invoice is not None:
+            initial = {
+                "number": invoice.number,
+                "issued_on": invoice.issued_on,
+                "due_on": invoice.due_on,
+                "amount": invoice.amount,
+                "contract": invoice.contract_id,
+                "order": invoice.order_id,
+                "notes": invoice.notes,
+                "version": invoice.version,
+            }
+        super().__init__(data, initial=initial)
+        contract_field: Any = self.fields["contract"]
+        contract_field.queryset = Contract.objects.filter(company=company).order_by("-signed_on", "-id")
+        order_field: Any = self.fields["order"]
+        order_field.queryset = Order.objects.filter(company=company).order_by("-ordered_on", "-id")
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the invoice cancelled?"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class PaymentForm(forms.Form):
+    """A payment with one amount field per open invoice of the client (``alloc_<invoice id>``)."""
+
+    paid_on = forms.DateField(label=_("Payment date"), required=False, widget=_date_widget())
+    amount = MoneyField(label=_("Amount, ₽"), required=False)
+    reference = forms.CharField(label=_("Reference (payment order no.)"), max_length=100, required=False)
+    purpose = forms.CharField(
+        label=_("Payment purpose"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, data: Any = None, *, invoices: list[Invoice]) -> None:
+        super().__init__(data)
+        self.invoices = invoices
+        for invoice in invoices:
+            self.fields[f"alloc_{invoice.pk}"] = MoneyField(label=invoice.number, required=False)
+
+    def allocation_rows(self) -> list[tuple[Invoice, Any]]:
+        return [(invoice, self[f"alloc_{invoice.pk}"]) for invoice in self.invoices]
+
+    def allocations(self) -> list[tuple[Invoice, Any]]:
+        return [
+            (invoice, self.cleaned_data[f"alloc_{invoice.pk}"])
+            for invoice in self.invoices
+            if self.cleaned_data.get(f"alloc_{invoice.pk}") not in (None, "")
+        ]
+
+
+class AllocateForm(forms.Form):
+    invoice = forms.ModelChoiceField(label=_("Invoice"), queryset=Invoice.objects.none(), required=True)
+    amount = MoneyField(label=_("Amount, ₽"), required=False)
+
+    def __init__(self, data: Any = None, *, invoices: list[Invoice]) -> None:
+        super().__init__(data)
+        field: Any = self.fields["invoice"]
+        field.queryset = Invoice.objects.filter(pk__in=[i.pk for i in invoices])
+        field.label_from_instance = lambda invoice: f"{invoice.number} — {invoice.balance}"
+
+
+class CollectionActionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What was done"), choices=CollectionKind.choices)
+    happened_on = forms.DateField(label=_("Date"), required=False, widget=_date_widget())
+    invoice = forms.ModelChoiceField(label=_("Invoice"), queryset=Invoice.objects.none(), required=False)
+    outcome = forms.CharField(label=_("Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    promised_on = forms.DateField(label=_("Promised payment date"), required=False, widget=_date_widget())
+    promised_amount = MoneyField(label=_("Promised amount, ₽"), required=False)
+
+    def __init__(self, data: Any = None, *, company: Any, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        field: Any = self.fields["invoice"]
+        field.queryset = Invoice.objects.filter(company=company).exclude(status=InvoiceStatus.CANCELLED)
+
+
+class InvoiceFilterForm(forms.Form):
+    q = forms.CharField(label=_("Number"), required=False, max_length=50)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), ("open", _("Open")), *InvoiceStatus.choices],
+    )
+    bucket = forms.ChoiceField(
+        label=_("Ageing"), required=False, choices=[("", _("Any")), *[(b.key, b.label) for b in BUCKETS]]
+    )
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
