@@ -218,16 +218,24 @@ def record_history(
             if new_names != old_names:
                 changes.append(Change(name, str(label), ", ".join(old_names), ", ".join(new_names)))
         previous[key] = record
-        if record.history_type == "~" and not changes:
+        # The first record is the creation, even when written as a change (a conflict is saved once its
+        # people are set, so that the first record holds them).
+        action = (
+            "created" if before is None and record.history_type != "-" else ACTION_CODES[record.history_type]
+        )
+        if action == "changed" and not changes:
             continue
-        action = ACTION_CODES[record.history_type]
         entries.append(
             HistoryEntry(
                 when=record.history_date,
                 user=record.history_user,
                 object_type=object_type,
                 object_type_label=str(type_label),
-                object_label=str(getattr(record, "number", None) or getattr(record, "description", "")),
+                object_label=str(
+                    getattr(record, "number", None)
+                    or getattr(record, "title", None)
+                    or getattr(record, "description", "")
+                ),
                 object_id=record.id,
                 action=action,
                 action_label=str(ACTIONS[action]),

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from kurator.access.policy import can
-from kurator.finance.models import OPEN_CONFLICT_STATUSES, Conflict
+from kurator.finance.models import OPEN_CONFLICT_STATUSES, Conflict, ConflictSeverity
 
 register = template.Library()
 
@@ -54,7 +54,8 @@ def open_conflicts(company: Any) -> dict[str, Any]:
     )
     order = list(SEVERITY_CLASSES)
     worst = max(severities, key=lambda s: order.index(s) if s in order else 0) if severities else ""
-    return {"count": len(severities), "worst": worst}
+    label = str(ConflictSeverity(worst).label) if worst in ConflictSeverity.values else ""
+    return {"count": len(severities), "worst": worst, "worst_label": label}
 
 
 @register.simple_tag(takes_context=True)
