@@ -48,6 +48,7 @@ from kurator.finance.models import (
     Payment,
     ReviewStatus,
 )
+from kurator.finance.services import contracts as contract_services
 from kurator.finance.tests.factories_bank import STATEMENT, statement_clients
 from kurator.finance.tests.factories_orders import (
     credit_limit_factory,
@@ -57,7 +58,7 @@ from kurator.finance.tests.factories_orders import (
 )
 from kurator.finance.tests.factories_receivables import invoice_factory, payment_factory
 from tests.e2e.helpers import log_in, make_user, new_page
-from tests.factories import company_factory
+from tests.factories import company_factory, contact_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -509,13 +510,25 @@ def test_curator_enters_a_contract_and_an_order_over_the_limit_head_approves_col
 
 
 def test_a_conflict_the_curator_registers_shows_open_on_the_dossier_header_until_resolved(
-    page: Any, screenshot: Any
+    page: Any, live_server: Any, screenshot: Any
 ) -> None:
-    """D7: the curator registers a conflict on the Conflicts tab; the dossier header shows it as open on
-    every tab; once it is resolved (with the resolution and its date) the header no longer shows it."""
+    """D7: the curator registers a conflict on the Conflicts tab (the people of both sides, the contract it is
+    about, severity high); the dossier header shows it as open on every tab, to a colleague too; once it is
+    resolved with the resolution and its date the header no longer shows it and the tab keeps it resolved."""
     curator = make_user("ivanov", Role.MANAGER, "Иван", "Иванов")
+    colleague = make_user("petrova", Role.MANAGER, "Ольга", "Петрова")
     company = company_factory(
         actor=curator, full_name="ООО «Север-Металл»", short_name="Север-Металл", city="Вологда"
+    )
+    buyer = contact_factory(
+        actor=curator, company=company, full_name="Лебедева Анна Игоревна", position="Менеджер по закупкам"
+    )
+    contract = contract_services.contract_create(
+        actor=curator,
+        company=company,
+        number="17-П/2026",
+        status="signed",
+        signed_on=timezone.localdate() - timedelta(days=40),
     )
     errors = watch_errors(page)
     log_in(page, curator.username)
@@ -525,36 +538,64 @@ def test_a_conflict_the_curator_registers_shows_open_on_the_dossier_header_until
     with page.expect_navigation():
         page.click("[data-testid=new-conflict]")
     form = page.locator("[data-testid=conflict-form]")
+    form.locator("[name=occurred_on]").fill(timezone.localdate().isoformat())
+    form.locator("[name=severity]").select_option("high")
     form.locator("[name=title]").fill("Сорваны сроки поставки")
     form.locator("[name=description]").fill("Клиент жалуется: первая партия станков задержана на неделю.")
-    form.locator("[name=severity]").select_option("high")
-    form.locator("[name=occurred_on]").fill(timezone.localdate().isoformat())
+    form.locator("[name=our_people]").select_option(str(curator.pk))
+    form.locator(f"[name=client_people][value='{buyer.pk}']").check()
+    form.locator("[name=contract]").select_option(str(contract.pk))
+    screenshot(page, "01-conflict-form")
     with page.expect_navigation():
-        form.locator("button[type=submit]").first.click()
+        page.click("[data-testid=save-conflict]")
+    page.wait_for_url(re.compile(r"/finance/conflicts/\d+/$"))
     conflict = Conflict.objects.get(company=company)
-    assert conflict.status == "open"
+    assert conflict.status == "open" and conflict.contract == contract
+    assert list(conflict.our_people.all()) == [curator]
+    assert list(conflict.client_people.all()) == [buyer]
+    screenshot(page, "02-conflict-page")
 
+    # Open: on the dossier header, whichever tab, for the curator and for a colleague.
     page.goto(f"/companies/{company.pk}/")
     header = page.locator("[data-testid=open-conflicts]")
-    expect(header).to_be_visible()
     expect(header).to_contain_text("1")
-    screenshot(page, "01-dossier-header-open-conflict")
+    screenshot(page, "03-dossier-header-open-conflict")
     dossier_tab(page, company, "conflicts")
     expect(page.locator("[data-testid=open-conflicts]")).to_be_visible()
-    screenshot(page, "02-conflicts-tab")
+    expect(page.locator(f"[data-testid=conflict-row-{conflict.pk}]")).to_contain_text(
+        "Сорваны сроки поставки"
+    )
+    screenshot(page, "04-conflicts-tab")
+    other = new_page(page, live_server)
+    try:
+        log_in(other, colleague.username)
+        other.goto(f"/companies/{company.pk}/")
+        expect(other.locator("[data-testid=open-conflicts]")).to_be_visible()
+        dossier_tab(other, company, "conflicts")
+        expect(other.locator("[data-testid=new-conflict]")).to_have_count(0)
+        other.goto(f"/finance/conflicts/{conflict.pk}/")
+        for hook in ("resolve-conflict", "edit-conflict-link"):
+            expect(other.locator(f"[data-testid={hook}]")).to_have_count(0)
+    finally:
+        other.context.close()
 
-    # Resolved: the resolution and its date; the header is clear again.
+    # Resolved with the resolution and its date: the header is clear again, the tab keeps the conflict.
+    page.goto(f"/finance/conflicts/{conflict.pk}/")
     with page.expect_navigation():
-        page.click(f"a[href$='/finance/conflicts/{conflict.pk}/edit/']")
-    form = page.locator("[data-testid=conflict-form]")
-    form.locator("[name=status]").select_option("resolved")
-    form.locator("[name=resolution]").fill("Отгрузили партию экспрессом за наш счёт, клиент доволен.")
-    form.locator("[name=resolved_on]").fill(timezone.localdate().isoformat())
+        page.click("[data-testid=resolve-conflict]")
+    resolve = page.locator("[data-testid=resolve-form]")
+    resolve.locator("[name=resolution]").fill("Отгрузили партию экспрессом за наш счёт, клиент доволен.")
+    resolve.locator("[name=resolved_on]").fill(timezone.localdate().isoformat())
     with page.expect_navigation():
-        form.locator("button[type=submit]").first.click()
+        page.click("[data-testid=save-resolution]")
+    expect(page.locator("[data-testid=conflict-resolution]")).to_contain_text("экспрессом")
     conflict.refresh_from_db()
-    assert conflict.status == "resolved"
+    assert conflict.status == "resolved" and conflict.resolved_on == timezone.localdate()
+    screenshot(page, "05-conflict-resolved")
     page.goto(f"/companies/{company.pk}/")
     expect(page.locator("[data-testid=open-conflicts]")).to_have_count(0)
-    screenshot(page, "03-dossier-header-resolved")
+    dossier_tab(page, company, "conflicts")
+    expect(page.locator(f"[data-testid=conflict-row-{conflict.pk}]")).to_be_visible()
+    expect(page.locator("[data-testid=open-conflicts]")).to_have_count(0)
+    screenshot(page, "06-dossier-resolved")
     assert not errors, errors
