@@ -27,7 +27,7 @@ from django.utils.translation import gettext, ngettext
 from kurator.accounts.models import Role, User
 from kurator.activities.models import Notification, Task
 from kurator.activities.services import deliver_notification, recipient_language
-from kurator.finance.reminders import remind_broken_promises
+from kurator.finance.reminders import remind_broken_promises, remind_overdue_obligations
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
@@ -431,6 +431,7 @@ JOBS: dict[str, Callable[..., int]] = {
     "stuck_deals": remind_stuck_deals,
     "late_inquiries": remind_late_inquiries,
     "broken_promises": remind_broken_promises,
+    "overdue_obligations": remind_overdue_obligations,
 }
 
 

@@ -102,3 +102,86 @@ def remind_broken_promises(*, now: datetime | None = None) -> int:
         )
         created += notice is not None
     return created
+
+
+# --- overdue contract obligations (D5; CONTRACTS) -------------------------------------------------------
+
+KIND_OBLIGATION_OVERDUE = "obligation_overdue"
+
+
+def remind_overdue_obligations(*, now: datetime | None = None) -> int:
+    """D5: an obligation under a contract not done by its due date — ours as well as the client's — is
+    told to the client's curator and to the person responsible for it (when someone else), once per
+    obligation and due date (moving the due date and missing it again reminds again). Candidates already
+    reminded are left out by the database (``NOT EXISTS`` on the notification's key)."""
+    # Imported here: kurator.activities.reminders imports this module for its JOBS.
+    from django.db.models import CharField, Q, Value
+    from django.db.models.functions import Cast, Concat
+
+    from kurator.activities.reminders import _keyed, _read, _send
+    from kurator.finance.models import Obligation, ObligationParty
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    obligations = (
+        Obligation.objects.filter(
+            done_on__isnull=True, due_on__lt=today, contract__company__merged_into__isnull=True
+        )
+        .annotate(
+            reminder_key=Concat(
+                Value("obligation-overdue:"),
+                Cast("pk", CharField()),
+                Value(":"),
+                Cast("due_on", CharField()),
+                output_field=CharField(),
+            )
+        )
+        .annotate(
+            curator_reminded=Exists(
+                _keyed.filter(
+                    recipient_id=OuterRef("contract__company__curator_id"), dedup_key=OuterRef("reminder_key")
+                )
+            ),
+            responsible_reminded=Exists(
+                _keyed.filter(recipient_id=OuterRef("responsible_id"), dedup_key=OuterRef("reminder_key"))
+            ),
+        )
+        .filter(Q(curator_reminded=False) | Q(responsible__isnull=False, responsible_reminded=False))
+        .select_related("contract__company__curator", "responsible")
+        .order_by("due_on", "pk")
+    )
+    created = 0
+    for obligation in _read(obligations):
+        key = str(getattr(obligation, "reminder_key"))  # noqa: B009  # annotated by the query
+        contract = obligation.contract
+        try:
+            url = reverse("finance:contract_detail", args=[contract.pk])
+        except NoReverseMatch:  # pragma: no cover - the page is part of the app
+            url = ""
+
+        def text(obligation: Obligation = obligation) -> str:
+            names = {
+                "what": obligation.description,
+                "due": formats.date_format(obligation.due_on, "SHORT_DATE_FORMAT"),
+                "contract": obligation.contract.number,
+                "company": str(obligation.contract.company),
+            }
+            if obligation.party == ObligationParty.OURS:
+                message = gettext(
+                    "Our obligation is overdue: “%(what)s” under contract %(contract)s with %(company)s "
+                    "was due %(due)s."
+                )
+            else:
+                message = gettext(
+                    "The client's obligation is overdue: “%(what)s” under contract %(contract)s with "
+                    "%(company)s was due %(due)s."
+                )
+            return message % names
+
+        recipients = [contract.company.curator]
+        if obligation.responsible is not None and obligation.responsible_id != contract.company.curator_id:
+            recipients.append(obligation.responsible)
+        for user in recipients:
+            if user is not None:
+                created += _send(user, kind=KIND_OBLIGATION_OVERDUE, key=key, url=url, text=text)
+    return created
