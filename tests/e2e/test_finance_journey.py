@@ -39,6 +39,7 @@ from kurator.finance.models import (
     Conflict,
     Contract,
     CreditApproval,
+    CreditLimit,
     Invoice,
     InvoiceStatus,
     Obligation,
@@ -57,7 +58,7 @@ from kurator.finance.tests.factories_orders import (
     product_factory,
 )
 from kurator.finance.tests.factories_receivables import invoice_factory, payment_factory
-from tests.e2e.helpers import log_in, make_user, new_page
+from tests.e2e.helpers import csrf_token, log_in, make_user, new_page
 from tests.factories import company_factory, contact_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -501,9 +502,26 @@ def test_curator_enters_a_contract_and_an_order_over_the_limit_head_approves_col
         for hook in ("rating", "solvency-factors", "solvency-discipline", "suggested-limit", "add-statement"):
             expect(other.locator(f"[data-testid={hook}]")).to_have_count(0)
         screenshot(other, "08-colleague-solvency-locked")
+
+        # Posting what the missing buttons would post is refused too, and nothing changes.
+        token = csrf_token(other)
+        for url, data in (
+            (f"/finance/company/{company.pk}/credit-limit/", {"amount": "5000000"}),
+            (
+                f"/finance/contracts/{contract.pk}/obligations/",
+                {"new-party": "client", "new-description": "Оплатить", "new-due_on": today.isoformat()},
+            ),
+            (f"/finance/orders/{order.pk}/status/", {"status": "shipped", "version": str(order.version)}),
+        ):
+            refused = other.request.post(url, form={"csrfmiddlewaretoken": token, **data})
+            assert refused.status == 403, (url, refused.status)
         assert not other_errors, other_errors
     finally:
         other.context.close()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CONFIRMED
+    assert CreditLimit.objects.get(company=company).amount == Decimal("100000")
+    assert list(Obligation.objects.filter(contract=contract)) == [obligation]
 
 
 # Journey 4: a conflict on the dossier header ----------------------------------------------------------------
