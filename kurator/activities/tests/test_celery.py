@@ -16,12 +16,14 @@ from django.core import mail
 from django.utils import timezone
 
 from kurator.accounts.models import User
+from kurator.activities import reminders
 from kurator.activities.models import Notification, Task
 from kurator.activities.tasks import send_reminders
 from kurator.celery import app
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/14")
-ZERO = {"tasks_due": 0, "birthdays": 0, "stuck_deals": 0, "late_inquiries": 0}
+# Every job reports a count, the finance jobs too.
+ZERO = dict.fromkeys(reminders.JOBS, 0)
 
 
 def _redis_answers(url: str) -> bool:

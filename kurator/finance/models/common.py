@@ -7,10 +7,11 @@ from typing import Any
 
 from django.db import models
 
-# Roubles with kopecks; 16 digits hold a trillion roubles, enough for any one B2B contract or invoice.
-MONEY = {"max_digits": 16, "decimal_places": 2}
+# Roubles with kopecks; 16 digits hold a hundred trillion roubles, enough for any B2B contract or invoice.
+MONEY_DIGITS = 16
+MONEY_PLACES = 2
 ZERO = Decimal("0.00")
 
 
 def money_field(verbose_name: Any, **kwargs: Any) -> models.DecimalField:
-    return models.DecimalField(verbose_name, **MONEY, **kwargs)
+    return models.DecimalField(verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)

@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from kurator.core.models import TimeStamped
-from kurator.finance.models.common import MONEY, money_field
+from kurator.finance.models.common import money_field
 
 
 class Product(TimeStamped):
@@ -128,7 +128,7 @@ class OrderLine(models.Model):
     price = money_field(_("price"))
     discount_percent = models.DecimalField(_("discount, %"), max_digits=5, decimal_places=2, default=0)
     # quantity × price × (1 − discount), rounded to kopecks by the services.
-    amount = models.DecimalField(_("amount"), editable=False, **MONEY)
+    amount = money_field(_("amount"), editable=False)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
