@@ -715,6 +715,10 @@ class DemoResult:
     deals: int = 0
     activities: int = 0
     tasks: int = 0
+    contracts: int = 0
+    orders: int = 0
+    invoices: int = 0
+    payments: int = 0
 
 
 def _backdate(company: Company, days: int, hours: int) -> None:
@@ -832,4 +836,9 @@ def load_demo_data(
 
             sales = load_demo_sales(rng=generator.rng, companies=created)
             result.deals, result.activities, result.tasks = sales.deals, sales.activities, sales.tasks
+            from kurator.finance.demo import load_demo_finance
+
+            finance = load_demo_finance(rng=generator.rng, companies=created)
+            result.contracts, result.orders = finance.contracts, finance.orders
+            result.invoices, result.payments = finance.invoices, finance.payments
     return result

@@ -60,8 +60,9 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 _(
                     "Created %(companies)s companies, %(people)s people, %(accounts)s bank accounts, "
-                    "%(deals)s deals, %(activities)s contacts in the history and %(tasks)s tasks "
-                    "in %(sec).1f s."
+                    "%(deals)s deals, %(activities)s contacts in the history, %(tasks)s tasks, "
+                    "%(contracts)s contracts, %(orders)s orders, %(invoices)s invoices and %(payments)s "
+                    "payments in %(sec).1f s."
                 )
                 % {
                     "companies": result.companies,
@@ -70,6 +71,10 @@ class Command(BaseCommand):
                     "deals": result.deals,
                     "activities": result.activities,
                     "tasks": result.tasks,
+                    "contracts": result.contracts,
+                    "orders": result.orders,
+                    "invoices": result.invoices,
+                    "payments": result.payments,
                     "sec": time.monotonic() - started,
                 }
             )
