@@ -219,7 +219,9 @@ def conflict_create(*, actor: User, company: Company, **fields: Any) -> Conflict
 
 
 def _locked(conflict: Conflict) -> Conflict:
-    return Conflict.objects.select_for_update().select_related("company", "deal").get(pk=conflict.pk)
+    return (
+        Conflict.objects.select_for_update(of=("self",)).select_related("company", "deal").get(pk=conflict.pk)
+    )
 
 
 @transaction.atomic

@@ -238,7 +238,9 @@ def contract_create(*, actor: User, company: Company, **fields: Any) -> Contract
 
 
 def _locked_contract(contract: Contract) -> Contract:
-    return Contract.objects.select_for_update().select_related("company", "deal").get(pk=contract.pk)
+    return (
+        Contract.objects.select_for_update(of=("self",)).select_related("company", "deal").get(pk=contract.pk)
+    )
 
 
 @transaction.atomic
@@ -366,7 +368,7 @@ def obligation_create(
 
 def _locked_obligation(obligation: Obligation) -> Obligation:
     return (
-        Obligation.objects.select_for_update()
+        Obligation.objects.select_for_update(of=("self",))
         .select_related("contract__company", "contract__deal")
         .get(pk=obligation.pk)
     )
