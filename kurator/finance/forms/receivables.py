@@ -9,7 +9,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kurator.core.forms import MoneyField
-from kurator.finance.models import CollectionKind, Contract, Invoice, InvoiceStatus, Order
+from kurator.finance.models import (
+    OPEN_INVOICE_STATUSES,
+    CollectionKind,
+    Contract,
+    Invoice,
+    InvoiceStatus,
+    Order,
+)
 from kurator.finance.selectors.receivables import BUCKETS
 
 
@@ -108,7 +115,11 @@ class CollectionActionForm(forms.Form):
     def __init__(self, data: Any = None, *, company: Any, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         field: Any = self.fields["invoice"]
-        field.queryset = Invoice.objects.filter(company=company).exclude(status=InvoiceStatus.CANCELLED)
+        # Collection work is about what is still owed: the open invoices, not the client's whole history
+        # (hundreds of options made a busy client's tab slow and the list useless).
+        field.queryset = Invoice.objects.filter(company=company, status__in=OPEN_INVOICE_STATUSES).order_by(
+            "due_on", "id"
+        )
 
 
 class InvoiceFilterForm(forms.Form):

@@ -95,8 +95,10 @@ class Invoice(TimeStamped):
         ]
         indexes = [
             # The ageing report: open invoices by due date; a client's receivables: its open invoices.
+            # Covering: the ageing report sums the balances of open invoices without reading the table.
             models.Index(
                 fields=["due_on"],
+                include=["company", "amount", "paid"],
                 condition=Q(status__in=["issued", "partly_paid"]),
                 name="invoice_open_due_idx",
             ),
@@ -217,6 +219,13 @@ class Payment(TimeStamped):
             models.Index(fields=["company", "-paid_on"], name="payment_company_idx"),
             models.Index(
                 fields=["-paid_on"], condition=Q(review_status="pending"), name="payment_review_queue_idx"
+            ),
+            # The clients' credit (unallocated money): a few rows among hundreds of thousands of payments.
+            models.Index(
+                fields=["company"],
+                include=["amount", "allocated"],
+                condition=Q(allocated__lt=F("amount"), review_status__in=["", "resolved"]),
+                name="payment_credit_idx",
             ),
         ]
 

@@ -92,7 +92,7 @@ def test_ageing_of_all_clients_totals_and_top_debtors(
     make(company, finance, 0, "50.00")
     make(b, finance, 95, "300.00")
     make(c, finance, 0, "70.00")
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         result = receivables_ageing(actor=manager, today=TODAY)
         rows = result["rows"]
     assert result["total"] == D("520.00")
