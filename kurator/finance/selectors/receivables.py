@@ -167,8 +167,8 @@ def receivables_ageing(
 ) -> dict[str, Any]:
     """D6: receivables of all clients aged on ``today`` — ``{total, overdue, buckets, credit, debtors}``
     where ``debtors`` is a page of the clients with the most overdue, each with its own buckets
-    (``company_id, company_name`` and the sums). A fixed number of queries (totals, credit, the page's count, rows and names
-    and rows)."""
+    (``company_id, company_name`` and the sums). A fixed number of queries: totals, credit, and the page's
+    count, rows and names."""
     today = _today(today)
     invoices = _open(visible_invoices(actor))
     aggregates = _ageing_aggregates(today)
