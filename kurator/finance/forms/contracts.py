@@ -127,3 +127,12 @@ class DoneForm(forms.Form):
 
     done_on = forms.DateField(label=_("Done on"), required=False, widget=date_widget())
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class StatusForm(forms.Form):
+    """Move a contract to another status; the date of the step (signing, execution, termination) is today
+    unless given."""
+
+    status = forms.ChoiceField(label=_("New status"), choices=ContractStatus.choices)
+    on = forms.DateField(label=_("On"), required=False, widget=date_widget())
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -212,3 +212,20 @@ def test_the_deal_page_lists_its_contracts_with_a_prefilled_link(manager, other_
     assert reverse("finance:contract_create", args=[company.pk]) + f"?deal={deal.pk}" in card
     other = text_of(login(other_manager).get(reverse("sales:detail", args=[deal.pk])))
     assert 'data-testid="deal-new-contract"' not in other
+
+
+def test_the_status_form_moves_the_contract_and_says_what_is_wrong(manager, company):
+    """D5: signing from the contract page sets the signing date; executing before signing is refused with
+    the reason and changes nothing."""
+    contract = contract_factory(actor=manager, company=company)
+    client = login(manager)
+    url = reverse("finance:contract_status", args=[contract.pk])
+    client.post(url, {"status": "signed", "on": "2026-02-01", "version": 1})
+    contract.refresh_from_db()
+    assert (contract.status, str(contract.signed_on), contract.version) == ("signed", "2026-02-01", 2)
+    response = client.post(url, {"status": "executed", "on": "2026-01-01", "version": 2}, follow=True)
+    assert "A contract cannot be executed before it is signed." in text_of(response)
+    contract.refresh_from_db()
+    assert (contract.status, contract.version) == ("signed", 2)
+    stale = client.post(url, {"status": "in_execution", "version": 1}, follow=True)
+    assert "Someone else changed this record" in text_of(stale)

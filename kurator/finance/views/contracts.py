@@ -26,7 +26,7 @@ from kurator.accounts.models import User
 from kurator.companies.views import follows_merged, render_dossier
 from kurator.core.errors import EditConflict
 from kurator.core.forms import apply_service_errors
-from kurator.finance.forms.contracts import ContractForm, DoneForm, ObligationForm
+from kurator.finance.forms.contracts import ContractForm, DoneForm, ObligationForm, StatusForm
 from kurator.finance.models import Contract, Obligation, ObligationParty
 from kurator.finance.selectors import contracts as selectors
 from kurator.finance.services import contracts as services
@@ -155,6 +155,9 @@ def _detail_context(
         "history": selectors.contract_history(contract=contract),
         "may_change": may_change,
         "obligation_form": obligation_form or (ObligationForm(prefix="new") if may_change else None),
+        "status_form": StatusForm(initial={"status": contract.status, "version": contract.version})
+        if may_change
+        else None,
         "today": today,
     }
 
@@ -165,6 +168,35 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     the orders and invoices under it, and its history of changes."""
     contract = _contract(request, pk)
     return render(request, "finance/contracts_detail.html", _detail_context(request, contract))
+
+
+@require(VIEW)
+@require_POST
+def contract_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a contract to another status; the step's date is today unless given (D5)."""
+    contract = _contract(request, pk)
+    ensure(request.user, CHANGE, contract)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("finance:contract_detail", pk=contract.pk)
+    try:
+        contract = services.contract_set_status(
+            actor=_actor(request),
+            contract=contract,
+            status=form.cleaned_data["status"],
+            on=form.cleaned_data.get("on"),
+            expected_version=form.cleaned_data.get("version"),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except EditConflict as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request, _("The contract is now: %(status)s.") % {"status": contract.get_status_display()}
+        )
+    return redirect("finance:contract_detail", pk=contract.pk)
 
 
 # Obligations ----------------------------------------------------------------------------------------------
@@ -287,6 +319,7 @@ urlpatterns = [
     path("company/<int:pk>/contracts/new/", contract_create, name="contract_create"),
     path("contracts/<int:pk>/", contract_detail, name="contract_detail"),
     path("contracts/<int:pk>/edit/", contract_edit, name="contract_edit"),
+    path("contracts/<int:pk>/status/", contract_status, name="contract_status"),
     path("contracts/<int:pk>/obligations/", obligation_add, name="obligation_add"),
     path("obligations/<int:pk>/edit/", obligation_edit, name="obligation_edit"),
     path("obligations/<int:pk>/done/", obligation_done, name="obligation_done"),
