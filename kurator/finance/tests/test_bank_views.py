@@ -47,6 +47,24 @@ def test_uploading_shows_what_was_matched_and_queued(client, finance, clients):
     assert f"No client has INN {GAMMA_INN}." in page
 
 
+def test_the_import_message_counts_what_was_added(client, finance, clients):
+    """D6: the message after an import says how many payments were matched and sent to review."""
+    client.force_login(finance)
+    response = client.post(URL, {"file": upload(statement_bytes())}, follow=True)
+    assert "Statement imported: 2 matched, 1 sent to review." in response.content.decode()
+
+
+def test_importing_the_same_statement_again_says_nothing_new_was_added(client, finance, clients):
+    """D6: a statement whose every payment was imported before says plainly that nothing is new."""
+    client.force_login(finance)
+    client.post(URL, {"file": upload(statement_bytes())})
+    response = client.post(URL, {"file": upload(statement_bytes())}, follow=True)
+    page = response.content.decode()
+    assert "Nothing new: all 3 payments of this statement were imported before." in page
+    assert "0 matched" not in page
+    assert Payment.objects.count() == 3
+
+
 def test_a_malformed_file_is_refused_with_the_line_and_nothing_is_written(client, finance):
     """D6: the form shows the parser's reason with the line number."""
     client.force_login(finance)

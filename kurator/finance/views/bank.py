@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from kurator.access.decorators import require
@@ -45,6 +46,33 @@ def _payment(request: HttpRequest, pk: int) -> Payment:
     return payment
 
 
+def _import_message(result: services.ImportResult) -> str:
+    """D6: what an import added, in words; a statement whose every payment came before says nothing is new."""
+    new = len(result.matched) + len(result.queued)
+    duplicates = len(result.duplicates)
+    if not new and duplicates == 1:
+        return _("Nothing new: the only payment of this statement was imported before.")
+    if not new and duplicates:
+        return ngettext(
+            "Nothing new: all %(count)s payment of this statement was imported before.",
+            "Nothing new: all %(count)s payments of this statement were imported before.",
+            duplicates,
+        ) % {"count": duplicates}
+    if not new:
+        return _("Statement imported: it holds no incoming payments.")
+    text = _("Statement imported: %(matched)s matched, %(queued)s sent to review.") % {
+        "matched": len(result.matched),
+        "queued": len(result.queued),
+    }
+    if duplicates:
+        text += " " + ngettext(
+            "%(count)s payment was imported before and skipped.",
+            "%(count)s payments were imported before and skipped.",
+            duplicates,
+        ) % {"count": duplicates}
+    return text
+
+
 @require(PERMISSION)
 def bank(request: HttpRequest) -> HttpResponse:
     """D6: upload a statement; the review queue; recently reviewed payments; the statements imported."""
@@ -56,18 +84,7 @@ def bank(request: HttpRequest) -> HttpResponse:
         except onec.StatementError as exc:
             form.add_error("file", exc.text)
         else:
-            messages.success(
-                request,
-                _(
-                    "Statement imported: %(matched)s matched, %(queued)s sent to review, %(duplicates)s "
-                    "already imported."
-                )
-                % {
-                    "matched": len(result.matched),
-                    "queued": len(result.queued),
-                    "duplicates": len(result.duplicates),
-                },
-            )
+            messages.success(request, _import_message(result))
             return redirect("finance:bank_statement", result.statement.pk)
     page = FewRowsPaginator(selectors.review_queue(actor=actor), QUEUE_PER_PAGE).get_page(
         request.GET.get("page")
