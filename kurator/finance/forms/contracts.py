@@ -112,9 +112,10 @@ class ObligationForm(forms.Form):
                 "version": obligation.version,
             }
         super().__init__(data, initial=initial, prefix=prefix)
-        self.fields["responsible"].queryset = User.objects.filter(is_active=True).order_by(  # type: ignore[attr-defined]
-            "last_name", "first_name"
-        )
+        people = User.objects.filter(is_active=True)
+        if obligation is not None and obligation.responsible_id:
+            people = people | User.objects.filter(pk=obligation.responsible_id)
+        self.fields["responsible"].queryset = people.distinct().order_by("last_name", "first_name")  # type: ignore[attr-defined]
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

@@ -62,12 +62,15 @@ def _ids(errors: FieldErrors, field: str, values: Iterable[Any] | None, message:
     return list(dict.fromkeys(ids))
 
 
-def _clean_our_people(errors: FieldErrors, values: Iterable[Any] | None) -> list[User]:
+def _clean_our_people(
+    errors: FieldErrors, values: Iterable[Any] | None, current: set[int] | None = None
+) -> list[User]:
+    """Active users; someone who has left stays among the people of a conflict they were already in."""
     message = _("Choose our people among the active users.")
     ids = _ids(errors, "our_people", values, message)
     if ids is None:
         return []
-    found = {u.pk: u for u in User.objects.filter(pk__in=ids, is_active=True)}
+    found = {u.pk: u for u in User.objects.filter(pk__in=ids) if u.is_active or u.pk in (current or set())}
     if len(found) != len(ids):
         errors.add("our_people", message, "invalid_choice")
     return [found[pk] for pk in ids if pk in found]
@@ -102,7 +105,9 @@ def _clean_link(errors: FieldErrors, company: Company, field: str, model: Any, v
     return record
 
 
-def _clean(errors: FieldErrors, company: Company, fields: dict[str, Any]) -> dict[str, Any]:
+def _clean(
+    errors: FieldErrors, company: Company, fields: dict[str, Any], current_people: set[int] | None = None
+) -> dict[str, Any]:
     from kurator.sales.models import Deal
 
     cleaned: dict[str, Any] = {}
@@ -134,7 +139,7 @@ def _clean(errors: FieldErrors, company: Company, fields: dict[str, Any]) -> dic
         else:
             cleaned["status"] = str(fields["status"])
     if "our_people" in fields:
-        cleaned["our_people"] = _clean_our_people(errors, fields["our_people"])
+        cleaned["our_people"] = _clean_our_people(errors, fields["our_people"], current_people)
     if "client_people" in fields:
         cleaned["client_people"] = _clean_client_people(errors, company, fields["client_people"])
     if "deal" in fields:
@@ -236,7 +241,8 @@ def conflict_update(
     if expected_version is not None and conflict.version != expected_version:
         raise EditConflict
     errors = FieldErrors()
-    cleaned = _clean(errors, conflict.company, fields)
+    current_people = set(conflict.our_people.values_list("pk", flat=True))
+    cleaned = _clean(errors, conflict.company, fields, current_people)
     if (
         cleaned.get("status") not in (None, ConflictStatus.RESOLVED)
         and conflict.status == ConflictStatus.RESOLVED

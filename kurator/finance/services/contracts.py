@@ -300,7 +300,9 @@ def contract_set_status(
 # Obligations ----------------------------------------------------------------------------------------------
 
 
-def _clean_obligation_fields(errors: FieldErrors, fields: dict[str, Any]) -> dict[str, Any]:
+def _clean_obligation_fields(
+    errors: FieldErrors, fields: dict[str, Any], current_responsible_id: int | None = None
+) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     if "party" in fields:
         if fields["party"] not in ObligationParty.values:
@@ -320,7 +322,9 @@ def _clean_obligation_fields(errors: FieldErrors, fields: dict[str, Any]) -> dic
     if "responsible" in fields:
         value = fields["responsible"]
         person = record_by_id(User, value)
-        if value not in (None, "") and (person is None or not person.is_active):
+        # Someone who has left may stay responsible for what they already answered for, not be named anew.
+        kept = person is not None and person.pk == current_responsible_id
+        if value not in (None, "") and (person is None or not (person.is_active or kept)):
             errors.add("responsible", _("Choose an active user."), "invalid_choice")
             person = None
         cleaned["responsible"] = person
@@ -385,7 +389,7 @@ def obligation_update(
     if expected_version is not None and obligation.version != expected_version:
         raise EditConflict
     errors = FieldErrors()
-    cleaned = _clean_obligation_fields(errors, fields)
+    cleaned = _clean_obligation_fields(errors, fields, obligation.responsible_id)
     errors.raise_if_any()
     changed = [name for name, value in cleaned.items() if getattr(obligation, name) != value]
     if not changed:

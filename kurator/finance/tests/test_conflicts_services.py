@@ -195,3 +195,15 @@ def test_the_tab_lists_open_ones_first_most_severe_first(manager, company):
     conflict_resolve(actor=manager, conflict=resolved, resolution="ok")
     high = conflict_factory(actor=manager, company=company, severity="high", status="in_progress")
     assert [c.pk for c in company_conflicts(actor=manager, company=company)] == [high.pk, low.pk, resolved.pk]
+
+
+def test_someone_who_left_stays_among_the_people_but_is_not_added_anew(manager, other_manager, company):
+    """D7: an inactive user already involved stays on an edit; naming one anew is refused."""
+    conflict = conflict_factory(actor=manager, company=company, our_people=[other_manager])
+    other_manager.is_active = False
+    other_manager.save()
+    conflict_update(actor=manager, conflict=conflict, our_people=[other_manager, manager], title="Ещё")
+    assert set(Conflict.objects.get(pk=conflict.pk).our_people.all()) == {manager, other_manager}
+    with pytest.raises(ValidationError) as caught:
+        conflict_factory(actor=manager, company=company, our_people=[other_manager])
+    assert codes(caught) == {"our_people": ["invalid_choice"]}

@@ -275,13 +275,17 @@ def test_an_obligation_needs_whose_what_and_when(manager, company):
 
 
 def test_the_responsible_is_an_active_user(manager, other_manager, company):
-    """D5: whoever answers for an obligation is an active user."""
+    """D5: whoever is named responsible for an obligation is an active user."""
     contract = contract_factory(actor=manager, company=company)
+    kept = obligation_factory(actor=manager, contract=contract, responsible=other_manager)
     other_manager.is_active = False
     other_manager.save()
     with pytest.raises(ValidationError) as caught:
         obligation_factory(actor=manager, contract=contract, responsible=other_manager.pk)
     assert codes(caught) == {"responsible": ["invalid_choice"]}
+    # Who has left stays responsible for what they already answered for.
+    kept = obligation_update(actor=manager, obligation=kept, responsible=other_manager, description="Ещё")
+    assert (kept.responsible, kept.description) == (other_manager, "Ещё")
 
 
 def test_overdue_obligations_of_both_sides_are_flagged_alike(manager, company):
