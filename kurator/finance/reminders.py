@@ -118,7 +118,7 @@ def remind_overdue_obligations(*, now: datetime | None = None) -> int:
     from django.db.models import CharField, Q, Value
     from django.db.models.functions import Cast, Concat
 
-    from kurator.activities.reminders import _keyed, _read, _send
+    from kurator.activities.reminders import _keyed, _send
     from kurator.finance.models import Obligation, ObligationParty
 
     now = now or timezone.now()
@@ -151,7 +151,9 @@ def remind_overdue_obligations(*, now: datetime | None = None) -> int:
         .order_by("due_on", "pk")
     )
     created = 0
-    for obligation in _read(obligations):
+    # Read plainly (not through the JIT-off transaction of the activities jobs): the open overdue obligations
+    # are few, and a repeat run of every job stays within its query budget.
+    for obligation in obligations:
         key = str(getattr(obligation, "reminder_key"))  # noqa: B009  # annotated by the query
         contract = obligation.contract
         try:
