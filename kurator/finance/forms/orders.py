@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kurator.companies.models import Company, ProductCategory
 from kurator.core.forms import MoneyField
@@ -31,7 +32,11 @@ class ProductFilterForm(forms.Form):
     active = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Active")), ("all", _("All")), ("inactive", _("Inactive"))],
+        choices=[
+            ("", pgettext_lazy("products", "Active")),
+            ("all", _("All")),
+            ("inactive", pgettext_lazy("products", "Inactive")),
+        ],
     )
 
     def __init__(self, data: Any = None) -> None:
@@ -75,18 +80,50 @@ class ProductForm(forms.Form):
         return dict(self.cleaned_data)
 
 
+def _number_input(placeholder: Any = "") -> forms.TextInput:
+    attrs = {"class": "form-control text-end", "inputmode": "decimal", "autocomplete": "off"}
+    if placeholder:
+        attrs["placeholder"] = placeholder
+    return forms.TextInput(attrs=attrs)
+
+
 class OrderLineForm(forms.Form):
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False)
-    quantity = forms.CharField(label=_("Quantity"), required=False, max_length=32)
-    price = forms.CharField(
-        label=_("Price, ₽"), required=False, max_length=32, help_text=_("Empty: the base price.")
+    """One row of the order's lines table: Tabler controls, numbers right-aligned, a field with an error
+    (the form's or the service's «Line N: …») marked ``is-invalid``."""
+
+    product = forms.ModelChoiceField(
+        label=_("Product"),
+        queryset=Product.objects.none(),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
-    discount_percent = forms.CharField(label=_("Discount, %"), required=False, max_length=16)
+    quantity = forms.CharField(label=_("Quantity"), required=False, max_length=32, widget=_number_input())
+    price = forms.CharField(
+        label=_("Price, ₽"),
+        required=False,
+        max_length=32,
+        help_text=_("Empty: the base price."),
+        widget=_number_input(_("base price")),
+    )
+    discount_percent = forms.CharField(
+        label=_("Discount, %"), required=False, max_length=16, widget=_number_input("0")
+    )
 
     def __init__(self, *args: Any, products: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if products is not None:
             self.fields["product"].queryset = products  # type: ignore[attr-defined]
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = field.label  # the table's header names the column
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", "").split():
+                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-invalid"] = "true"
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {}) or {}

@@ -40,6 +40,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -275,11 +276,29 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _line_error(errors: FieldErrors, position: int, message: Any, code: str) -> None:
+class LineError(ValidationError):
+    """«Line N: …» of ``lines``; also says which line (1-based, of the lines given) and which of its fields,
+    so that a form can show the message next to the field (``text`` is the message without «Line N:»)."""
+
+    def __init__(self, message: Any, *, code: str, line: int, field: str | None, text: Any) -> None:
+        super().__init__(message, code=code)
+        self.line = line
+        self.field = field
+        self.text = text
+
+
+def _line_error(
+    errors: FieldErrors, position: int, message: Any, code: str, field: str | None = None
+) -> None:
     errors.add(
         "lines",
-        gettext("Line %(number)d: %(message)s") % {"number": position, "message": message},
-        code=code,
+        LineError(
+            gettext("Line %(number)d: %(message)s") % {"number": position, "message": message},
+            code=code,
+            line=position,
+            field=field,
+            text=message,
+        ),
     )
 
 
@@ -317,7 +336,9 @@ def _clean_lines(
         product = products.get(pk) if pk is not None else None
         ok = True
         if product is None:
-            _line_error(errors, position, _("choose a product from the catalogue."), "invalid_product")
+            _line_error(
+                errors, position, _("choose a product from the catalogue."), "invalid_product", "product"
+            )
             ok = False
         elif not product.is_active and product.pk not in current:
             _line_error(
@@ -325,17 +346,28 @@ def _clean_lines(
                 position,
                 _("the product “%(name)s” is no longer sold.") % {"name": product.name},
                 "inactive_product",
+                "product",
             )
             ok = False
         quantity = _decimal(line.get("quantity"))
         if quantity is None:
-            _line_error(errors, position, _("enter the quantity as a number."), "invalid_quantity")
+            _line_error(
+                errors, position, _("enter the quantity as a number."), "invalid_quantity", "quantity"
+            )
             ok = False
         elif quantity <= 0:
-            _line_error(errors, position, _("the quantity must be greater than zero."), "quantity")
+            _line_error(
+                errors, position, _("the quantity must be greater than zero."), "quantity", "quantity"
+            )
             ok = False
         elif quantity > MAX_QUANTITY or quantity != quantity.quantize(QUANTITY_PLACES):
-            _line_error(errors, position, _("the quantity has at most three decimals."), "invalid_quantity")
+            _line_error(
+                errors,
+                position,
+                _("the quantity has at most three decimals."),
+                "invalid_quantity",
+                "quantity",
+            )
             ok = False
         raw_price = line.get("price")
         if raw_price is None or raw_price == "":
@@ -343,23 +375,35 @@ def _clean_lines(
         else:
             price = _decimal(raw_price)
             if price is None:
-                _line_error(errors, position, _("enter the price as a number."), "invalid_price")
+                _line_error(errors, position, _("enter the price as a number."), "invalid_price", "price")
                 ok = False
             elif price < 0:
-                _line_error(errors, position, _("the price cannot be negative."), "price")
+                _line_error(errors, position, _("the price cannot be negative."), "price", "price")
                 ok = False
             elif price != price.quantize(KOPECK) or price > Decimal("99999999999999.99"):
                 _line_error(
-                    errors, position, _("enter the price in roubles with at most two decimals."), "price"
+                    errors,
+                    position,
+                    _("enter the price in roubles with at most two decimals."),
+                    "price",
+                    "price",
                 )
                 ok = False
         raw_discount = line.get("discount_percent")
         discount = Decimal("0") if raw_discount in (None, "") else _decimal(raw_discount)
         if discount is None:
-            _line_error(errors, position, _("enter the discount as a number."), "invalid_discount")
+            _line_error(
+                errors, position, _("enter the discount as a number."), "invalid_discount", "discount_percent"
+            )
             ok = False
         elif not Decimal("0") <= discount <= HUNDRED or discount != discount.quantize(KOPECK):
-            _line_error(errors, position, _("the discount is between 0 and 100% (two decimals)."), "discount")
+            _line_error(
+                errors,
+                position,
+                _("the discount is between 0 and 100% (two decimals)."),
+                "discount",
+                "discount_percent",
+            )
             ok = False
         if ok and product is not None and quantity is not None and price is not None and discount is not None:
             cleaned.append(CleanLine(product, quantity, price, discount))

@@ -142,7 +142,25 @@ def test_order_form_shows_line_errors_and_writes_nothing(manager, company):
         },
     )
     assert response.status_code == 200
-    assert "Line 2: the quantity must be greater than zero." in response.content.decode()
+    page = response.content.decode()
+    row = page[page.index('data-testid="line-2"') : page.index('data-testid="line-2-errors"')]
+    errors = page[page.index('data-testid="line-2-errors"') :]
+    quantity = next(tag for tag in row.split("<input")[1:] if 'name="lines-1-quantity"' in tag)
+    assert "is-invalid" in quantity.split(">")[0]
+    assert "The quantity must be greater than zero." in errors[: errors.index("</tr>")]
+    assert 'data-testid="line-1-errors"' not in page
+    assert "Check the lines marked in red below." in page
+    assert not Order.objects.exists()
+
+
+def test_order_form_keeps_errors_of_no_line_at_the_top_of_the_lines(manager, company):
+    """D8: «An order needs at least one line» belongs to no row: it stays above the lines."""
+    response = browser(manager).post(
+        reverse("finance:order_create") + f"?company={company.pk}",
+        {"ordered_on": "2024-01-01", "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 200
+    assert "An order needs at least one line." in response.content.decode()
     assert not Order.objects.exists()
 
 

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -192,6 +193,19 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # Orders ---------------------------------------------------------------------------------------------------
 
 
+def _place_line_errors(lines: Any, errors: list[Any]) -> list[Any]:
+    """Put each «Line N: …» of the service on the field of its row (N counts the rows not left blank); the
+    errors of no row (no line at all, too many, the total) are returned for the top of the lines' card."""
+    given = [line for line in lines.forms if not line.is_blank()]
+    unplaced = []
+    for error in errors:
+        if isinstance(error, services.LineError) and error.field and 0 < error.line <= len(given):
+            given[error.line - 1].add_error(error.field, capfirst(str(error.text)))
+        else:
+            unplaced.append(error)
+    return unplaced
+
+
 def _save_order(request: HttpRequest, form: OrderForm, lines: Any, action: Any) -> Any:
     """Run the service when both the form and the lines parse; errors go next to their fields."""
     if "add_line" in request.POST:
@@ -204,8 +218,11 @@ def _save_order(request: HttpRequest, form: OrderForm, lines: Any, action: Any) 
         return action(form.service_fields(), lines.lines() if lines is not None else None)
     except ValidationError as exc:
         if hasattr(exc, "error_dict") and "lines" in exc.error_dict:
-            # "Line 2: …" messages belong to the lines' card, not to the top of the form.
-            form.line_errors = [m for e in exc.error_dict.pop("lines") for m in e.messages]  # type: ignore[attr-defined]
+            # "Line 2: …" messages belong to the lines' card, not to the top of the form; each also marks
+            # the field of its row.
+            line_errors = exc.error_dict.pop("lines")
+            unplaced = _place_line_errors(lines, line_errors) if lines is not None else line_errors
+            form.line_errors = [m for e in unplaced for m in e.messages]  # type: ignore[attr-defined]
         if not hasattr(exc, "error_dict") or exc.error_dict:
             apply_service_errors(form, exc)
     return None
