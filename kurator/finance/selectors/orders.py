@@ -46,8 +46,9 @@ __all__ = [
 DAYS_PER_MONTH = Decimal("30.4375")
 KOPECK = Decimal("0.01")
 ZERO = Decimal("0.00")
-# Orders that the client owes for once confirmed, until they are invoiced (then the invoice counts).
-EXPOSURE_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.SHIPPED)
+# Orders that the client owes for once confirmed, until they are invoiced (then the invoice counts): an order
+# shipped or even completed without an invoice is still money the client will owe.
+EXPOSURE_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
 
 
 def _may_read(actor: Any) -> bool:
@@ -198,8 +199,8 @@ def credit_exposure(
     """What the client owes and has on order: three queries.
 
     - ``invoices``: the open invoices' balances (amount − paid, status issued or partly paid);
-    - ``orders``: confirmed and shipped orders with no invoice issued for them yet (cancelled invoices do
-      not count), ``exclude_order`` left out;
+    - ``orders``: confirmed, shipped and completed orders with no invoice issued for them yet (cancelled
+      invoices do not count: an order delivered but not invoiced is still owed), ``exclude_order`` left out;
     - ``total`` = the two; ``limit`` (None: no limit set) and ``available`` = limit − total;
     - ``overdue_invoices``: open invoices past their due date, most overdue first, each ``{id, number,
       due_on, days, balance}`` (days = today − due date).

@@ -19,13 +19,13 @@ confirmed or shipped order only the number, the contract, the deal and the notes
 cancelled one only the notes. Drafts and cancelled orders are not purchases (D8).
 
 Credit control. Leaving the draft (confirming) is checked: the client's exposure — open invoice balances plus
-confirmed/shipped orders not invoiced yet plus this order — must stay within its credit limit (no limit set:
-not checked), and the client must have no open invoice more than ``KURATOR_CREDIT_OVERDUE_DAYS`` days
-overdue. When either fails, a seller's confirmation records a pending :class:`CreditApproval` (the reasons
-with their amounts and days), notifies the heads of sales and raises :class:`CreditApprovalRequired`; the
-order stays a draft. The head of sales approves (the order is confirmed) or refuses (with a comment; the
-requester is notified). A head of sales who confirms such an order confirms it, and the approval is recorded
-as theirs.
+confirmed, shipped or completed orders not invoiced yet plus this order — must stay within its credit limit
+(no limit set: not checked), and the client must have no open invoice more than
+``KURATOR_CREDIT_OVERDUE_DAYS`` days overdue. When either fails, a seller's confirmation records a pending
+:class:`CreditApproval` (the reasons with their amounts and days), notifies the heads of sales and raises
+:class:`CreditApprovalRequired`; the order stays a draft. The head of sales approves (the order is confirmed)
+or refuses (with a comment; the requester is notified). A head of sales who confirms such an order confirms
+it, and the approval is recorded as theirs.
 
 Services validate the whole input first and raise one ValidationError naming each bad field (nothing is
 written), AccessDenied when the policy refuses, EditConflict on a stale ``expected_version``.

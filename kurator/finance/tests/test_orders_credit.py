@@ -80,6 +80,39 @@ def test_exposure_counts_open_balances_and_orders_not_invoiced(exposed):
     assert (exposure["limit"], exposure["available"]) == (Decimal("10000.00"), Decimal("2000.00"))
 
 
+def test_shipped_and_completed_orders_not_invoiced_count_like_confirmed_ones(head, manager, company):
+    """D6: an order delivered but not invoiced is still owed. Limit 12 000; not invoiced: confirmed 3 000,
+    shipped 4 000, completed 2 000, completed 1 500 whose only invoice was cancelled → orders 10 500;
+    a completed order of 700 invoiced and unpaid counts by its invoice (700), one of 800 invoiced and paid
+    counts nothing, nor do a draft of 900 and a cancelled order of 600. Exposure 700 + 10 500 = 11 200,
+    available 800; confirming a new order of 1 000 would make 12 200 > 12 000 and waits for the head."""
+    _order(company, manager, "3000", "confirmed")
+    _order(company, manager, "4000", "shipped")
+    _order(company, manager, "2000", "completed")
+    recalled = _order(company, manager, "1500", "completed")
+    invoice(company, "1500", status=InvoiceStatus.CANCELLED, order=recalled)
+    owed = _order(company, manager, "700", "completed")
+    invoice(company, "700", order=owed)
+    settled = _order(company, manager, "800", "completed")
+    invoice(company, "800", paid="800", status=InvoiceStatus.PAID, order=settled)
+    _order(company, manager, "900")
+    _order(company, manager, "600", "cancelled")
+    credit_limit_factory(company=company, amount="12000", actor=head)
+
+    exposure = credit_exposure(company=company)
+    assert (exposure["invoices"], exposure["orders"], exposure["total"], exposure["available"]) == (
+        Decimal("700.00"),
+        Decimal("10500.00"),
+        Decimal("11200.00"),
+        Decimal("800.00"),
+    )
+    order = _order(company, manager, "1000")
+    with pytest.raises(services.CreditApprovalRequired) as exc:
+        services.order_set_status(actor=manager, order=order, status="confirmed")
+    assert [r["code"] for r in exc.value.approval.reasons] == ["over_limit"]
+    assert exc.value.approval.reasons[0]["exposure"] == "12200.00"
+
+
 def test_an_order_within_the_limit_is_confirmed(exposed, manager):
     """D6: 8 000 + 2 000 = 10 000 does not exceed the limit."""
     order = _order(exposed, manager, "2000")
