@@ -7,12 +7,22 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.translation import override
 
 from kurator.finance.models import BankStatement, Payment, ReviewStatus
 from kurator.finance.services.bank import bank_payment_resolve, bank_statement_import
 from kurator.finance.tests.factories_bank import DATA, GAMMA_INN, statement_bytes, statement_clients
 
 URL = reverse("finance:bank")
+
+
+@pytest.fixture(autouse=True)
+def _english(settings, client):
+    """The pages in English (the source strings the assertions quote), whatever the translation holds."""
+    settings.LANGUAGE_CODE = "en"
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with override("en"):
+        yield
 
 
 def upload(data: bytes, name: str = "kl_to_1c.txt") -> SimpleUploadedFile:
