@@ -16,14 +16,14 @@ from django.db.models import QuerySet
 from django.urls import URLPattern
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kurator.access.scoping import visible_companies
 from kurator.companies.api import MAX_ID, RelatedIdField, _id_filter
-from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.api import versioned_fields
+from kurator.core.viewsets import RecordViewSet
 from kurator.finance.models import Contract, ContractStatus, Obligation, ObligationParty
 from kurator.finance.selectors import contracts as selectors
 from kurator.finance.services import contracts as services
@@ -100,50 +100,22 @@ class ContractFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-@extend_schema_view(
-    create=extend_schema(request=ContractSerializer, responses={201: ContractSerializer}),
-    update=extend_schema(request=ContractUpdateSerializer, responses=ContractSerializer),
-    partial_update=extend_schema(request=ContractUpdateSerializer, responses=ContractSerializer),
-)
-class ContractViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ContractViewSet(RecordViewSet):
     """Contracts with clients (D5). Every member reads them (R3); the client's curator, the owners of its
     deals and the head of sales keep them."""
 
-    permissions = {
-        "list": VIEW,
-        "retrieve": VIEW,
-        "create": VIEW,
-        "update": VIEW,
-        "partial_update": VIEW,
-    }
-    object_permissions = {"update": CHANGE, "partial_update": CHANGE}
+    model = Contract
+    serializer_class = ContractSerializer
+    update_serializer_class = ContractUpdateSerializer
+    view_permission = VIEW
+    change_permission = CHANGE
     filterset_class = ContractFilter
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in ("update", "partial_update"):
-            return ContractUpdateSerializer
-        return ContractSerializer
-
-    def get_queryset(self) -> QuerySet[Contract]:
-        if getattr(self, "swagger_fake_view", False):
-            return Contract.objects.none()
+    def select_list(self) -> QuerySet[Contract]:
         return selectors.contract_list(actor=self.actor)
 
-    def get_object(self) -> Contract:
-        contract = selectors.contract_get(actor=self.actor, contract_id=self.kwargs["pk"])
-        self.check_object_permissions(self.request, contract)
-        return contract
-
-    def _answer(self, contract: Contract, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.contract_get(actor=self.actor, contract_id=contract.pk)
-        return Response(ContractSerializer(fresh).data, status=code)
+    def select_one(self, pk: Any) -> Contract:
+        return selectors.contract_get(actor=self.actor, contract_id=pk)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ContractSerializer(data=request.data)
@@ -153,7 +125,7 @@ class ContractViewSet(
         if company is None:
             raise _not_found("company", _("The company was not found."))
         contract = services.contract_create(actor=self.actor, company=company, **data)
-        return self._answer(contract, status.HTTP_201_CREATED)
+        return self.answer(contract, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -169,7 +141,7 @@ class ContractViewSet(
         contract = services.contract_update(
             actor=self.actor, contract=contract, expected_version=version, **data
         )
-        return self._answer(contract)
+        return self.answer(contract)
 
 
 # Obligations ----------------------------------------------------------------------------------------------
@@ -217,52 +189,27 @@ class ObligationFilter(django_filters.FilterSet):
         return queryset.filter(selectors.overdue()) if value else queryset.exclude(selectors.overdue())
 
 
-@extend_schema_view(
-    create=extend_schema(request=ObligationSerializer, responses={201: ObligationSerializer}),
-    update=extend_schema(request=ObligationUpdateSerializer, responses=ObligationSerializer),
-    partial_update=extend_schema(request=ObligationUpdateSerializer, responses=ObligationSerializer),
-)
-class ObligationViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ObligationViewSet(RecordViewSet):
     """The obligations of both sides under contracts (D5); ``overdue`` flags ours as the client's."""
 
-    permissions = {
-        "list": VIEW,
-        "retrieve": VIEW,
-        "create": VIEW,
-        "update": VIEW,
-        "partial_update": VIEW,
-    }
-    object_permissions = {"update": CHANGE, "partial_update": CHANGE}
+    model = Obligation
+    serializer_class = ObligationSerializer
+    update_serializer_class = ObligationUpdateSerializer
+    view_permission = VIEW
+    change_permission = CHANGE
     filterset_class = ObligationFilter
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in ("update", "partial_update"):
-            return ObligationUpdateSerializer
-        return ObligationSerializer
-
-    def get_queryset(self) -> QuerySet[Obligation]:
-        if getattr(self, "swagger_fake_view", False):
-            return Obligation.objects.none()
+    def select_list(self) -> QuerySet[Obligation]:
         return selectors.obligation_list(actor=self.actor)
+
+    def select_one(self, pk: Any) -> Obligation:
+        return selectors.obligation_get(actor=self.actor, obligation_id=pk)
+
+    def policy_object(self, obligation: Obligation) -> Contract:
+        return obligation.contract
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "today": timezone.localdate()}
-
-    def get_object(self) -> Obligation:
-        obligation = selectors.obligation_get(actor=self.actor, obligation_id=self.kwargs["pk"])
-        self.check_object_permissions(self.request, obligation.contract)
-        return obligation
-
-    def _answer(self, obligation: Obligation, code: int = status.HTTP_200_OK) -> Response:
-        fresh = Obligation.objects.get(pk=obligation.pk)
-        return Response(ObligationSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ObligationSerializer(data=request.data)
@@ -272,7 +219,7 @@ class ObligationViewSet(
         if contract is None:
             raise _not_found("contract", _("The contract was not found."))
         obligation = services.obligation_create(actor=self.actor, contract=contract, **data)
-        return self._answer(obligation, status.HTTP_201_CREATED)
+        return self.answer(obligation, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -292,7 +239,7 @@ class ObligationViewSet(
         obligation = services.obligation_update(
             actor=self.actor, obligation=obligation, expected_version=version, **data
         )
-        return self._answer(obligation)
+        return self.answer(obligation)
 
 
 ROUTES: list[tuple[str, Any, str]] = [
