@@ -11,14 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kurator.access.scoping import visible_companies
 from kurator.companies.api import MAX_ID, RelatedIdField, RelatedIdsField, _id_filter
-from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.api import versioned_fields
+from kurator.core.viewsets import RecordViewSet
 from kurator.finance.models import Conflict, ConflictSeverity, ConflictStatus
 from kurator.finance.selectors import conflicts as selectors
 from kurator.finance.services import conflicts as services
@@ -77,48 +77,26 @@ class ConflictFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-@extend_schema_view(
-    create=extend_schema(request=ConflictSerializer, responses={201: ConflictSerializer}),
-    update=extend_schema(request=ConflictUpdateSerializer, responses=ConflictSerializer),
-    partial_update=extend_schema(request=ConflictUpdateSerializer, responses=ConflictSerializer),
-)
-class ConflictViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ConflictViewSet(RecordViewSet):
     """The register of conflicts with clients (D7). Every member reads it (R3); the head of sales, finance
     and whoever works with the client register and resolve conflicts."""
 
-    permissions = {"list": VIEW, "retrieve": VIEW, "create": VIEW, "update": VIEW, "partial_update": VIEW}
-    object_permissions = {"update": CHANGE, "partial_update": CHANGE}
+    model = Conflict
+    serializer_class = ConflictSerializer
+    update_serializer_class = ConflictUpdateSerializer
+    view_permission = VIEW
+    change_permission = CHANGE
     filterset_class = ConflictFilter
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in ("update", "partial_update"):
-            return ConflictUpdateSerializer
-        return ConflictSerializer
-
-    def get_queryset(self) -> QuerySet[Conflict]:
-        if getattr(self, "swagger_fake_view", False):
-            return Conflict.objects.none()
+    def select_list(self) -> QuerySet[Conflict]:
         return selectors.conflict_list(actor=self.actor)
+
+    def select_one(self, pk: Any) -> Conflict:
+        return selectors.conflict_get(actor=self.actor, conflict_id=pk)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # One query for each of the two sets of people: a page costs the same for 1 conflict as for 50.
         return selectors.with_people(super().filter_queryset(queryset))
-
-    def get_object(self) -> Conflict:
-        conflict = selectors.conflict_get(actor=self.actor, conflict_id=self.kwargs["pk"])
-        self.check_object_permissions(self.request, conflict)
-        return conflict
-
-    def _answer(self, conflict: Conflict, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.conflict_get(actor=self.actor, conflict_id=conflict.pk)
-        return Response(ConflictSerializer(fresh).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ConflictSerializer(data=request.data)
@@ -130,7 +108,7 @@ class ConflictViewSet(
                 {"company": [ValidationError(_("The company was not found."), code="invalid_choice")]}
             )
         conflict = services.conflict_create(actor=self.actor, company=company, **data)
-        return self._answer(conflict, status.HTTP_201_CREATED)
+        return self.answer(conflict, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -146,7 +124,7 @@ class ConflictViewSet(
         conflict = services.conflict_update(
             actor=self.actor, conflict=conflict, expected_version=version, **data
         )
-        return self._answer(conflict)
+        return self.answer(conflict)
 
 
 ROUTES: list[tuple[str, Any, str]] = [("conflicts", ConflictViewSet, "conflict")]

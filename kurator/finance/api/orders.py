@@ -25,7 +25,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -38,6 +38,7 @@ from kurator.companies import services as company_services
 from kurator.companies.api import MAX_ID, RelatedIdField, _id_filter
 from kurator.companies.models import ProductCategory
 from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.viewsets import RecordViewSet
 from kurator.finance.models import Order, OrderLine, OrderStatus, Product
 from kurator.finance.selectors import orders as selectors
 from kurator.finance.services import orders as services
@@ -146,19 +147,14 @@ class ProductFilter(django_filters.FilterSet):
         )
 
 
-class ProductViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ProductViewSet(RecordViewSet):
     """The product catalogue (D8): members read it; the head of sales adds and changes products. No delete:
     a product is deactivated."""
 
+    model = Product
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
+    # The right to manage the catalogue is the whole policy of a write: there is no check per product.
     permissions = {
         "list": VIEW,
         "retrieve": VIEW,
@@ -167,18 +163,14 @@ class ProductViewSet(
         "partial_update": MANAGE,
     }
 
-    def get_queryset(self) -> QuerySet[Product]:
-        if getattr(self, "swagger_fake_view", False):
-            return Product.objects.none()
+    def select_list(self) -> QuerySet[Product]:
         return selectors.product_list(actor=self.actor)
 
-    def get_object(self) -> Product:
+    def select_one(self, pk: Any) -> Product:
         try:
-            product = self.get_queryset().get(pk=int(self.kwargs["pk"]))
+            return self.select_list().get(pk=int(pk))
         except (Product.DoesNotExist, TypeError, ValueError, OverflowError):
             raise Http404 from None
-        self.check_object_permissions(self.request, product)
-        return product
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = services.product_create(actor=self.actor, **serializer.validated_data)
@@ -268,60 +260,34 @@ def _lines_prefetch() -> Prefetch:
     return Prefetch("lines", queryset=OrderLine.objects.order_by("position", "id"))
 
 
-@extend_schema_view(
-    create=extend_schema(request=OrderSerializer, responses={201: OrderSerializer}),
-    update=extend_schema(request=OrderUpdateSerializer, responses=OrderSerializer),
-    partial_update=extend_schema(request=OrderUpdateSerializer, responses=OrderSerializer),
-)
-class OrderViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class OrderViewSet(RecordViewSet):
     """The client's orders (D8). Every member reads them; the client's curator (or whoever works its deal)
     and the head of sales enter and change them. New orders are drafts; see ``status`` for the rest."""
 
-    permissions = {
-        "list": VIEW,
-        "retrieve": VIEW,
-        "create": VIEW,
-        "update": VIEW,
-        "partial_update": VIEW,
-        "set_status": VIEW,
-    }
-    object_permissions = {
-        "update": "finance.change_order",
-        "partial_update": "finance.change_order",
-        "set_status": "finance.change_order",
-    }
+    model = Order
+    serializer_class = OrderSerializer
+    update_serializer_class = OrderUpdateSerializer
+    view_permission = VIEW
+    change_permission = "finance.change_order"
+    change_actions = ("set_status",)
     filterset_class = OrderFilter
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in ("update", "partial_update"):
-            return OrderUpdateSerializer
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         if self.action == "set_status":
             return StatusSerializer
-        return OrderSerializer
+        return super().get_serializer_class()
 
-    def get_queryset(self) -> QuerySet[Order]:
-        if getattr(self, "swagger_fake_view", False):
-            return Order.objects.none()
+    def select_list(self) -> QuerySet[Order]:
         return selectors.order_list(actor=self.actor).prefetch_related(_lines_prefetch())
 
-    def get_object(self) -> Order:
+    def select_one(self, pk: Any) -> Order:
         try:
-            order = selectors.order_list(actor=self.actor).get(pk=int(self.kwargs["pk"]))
+            return selectors.order_list(actor=self.actor).get(pk=int(pk))
         except (Order.DoesNotExist, TypeError, ValueError, OverflowError):
             raise Http404 from None
-        self.check_object_permissions(self.request, order)
-        return order
 
-    def _answer(self, order: Order, code: int = status.HTTP_200_OK) -> Response:
-        fresh = Order.objects.prefetch_related(_lines_prefetch()).get(pk=order.pk)
-        return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+    def fresh(self, order: Order) -> Order:
+        return Order.objects.prefetch_related(_lines_prefetch()).get(pk=order.pk)
 
     @staticmethod
     def _lines(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -350,7 +316,7 @@ class OrderViewSet(
             raise _invalid("company", _("The company was not found."))
         data["lines"] = self._lines(data["lines"])
         order = services.order_create(actor=self.actor, company=company, **data)
-        return self._answer(order, status.HTTP_201_CREATED)
+        return self.answer(order, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -368,7 +334,7 @@ class OrderViewSet(
         if "lines" in data:
             data["lines"] = self._lines(data["lines"])
         order = services.order_update(actor=self.actor, order=order, expected_version=version, **data)
-        return self._answer(order)
+        return self.answer(order)
 
     @extend_schema(
         request=StatusSerializer,
@@ -413,7 +379,7 @@ class OrderViewSet(
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return self._answer(order)
+        return self.answer(order)
 
 
 # Purchase statistics --------------------------------------------------------------------------------------

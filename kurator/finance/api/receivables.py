@@ -24,6 +24,7 @@ from kurator.access.decorators import ensure
 from kurator.access.scoping import access_company_by_id, visible_companies
 from kurator.companies.api import MAX_ID, RelatedIdField, _id_filter
 from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.viewsets import RecordViewSet
 from kurator.finance.models import (
     CollectionAction,
     CollectionKind,
@@ -132,22 +133,16 @@ def _refuse(request: Request, fields: dict[str, Any], record: Any) -> None:
         raise ValidationError(errors)
 
 
-@extend_schema_view(
-    create=extend_schema(request=InvoiceSerializer, responses={201: InvoiceSerializer}),
-    update=extend_schema(request=InvoiceUpdateSerializer, responses=InvoiceSerializer),
-    partial_update=extend_schema(request=InvoiceUpdateSerializer, responses=InvoiceSerializer),
-)
-class InvoiceViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class InvoiceViewSet(RecordViewSet):
     """Invoices (D6). Everyone in the department reads them; finance and the head of sales issue and correct
     them. ``paid``, ``balance``, ``status`` follow the payments allocated to them."""
 
+    model = Invoice
+    serializer_class = InvoiceSerializer
+    update_serializer_class = InvoiceUpdateSerializer
+    view_permission = VIEW
+    change_permission = CHANGE_INVOICE
+    # Unlike most records, creating and editing need the right to change invoices at the gate already.
     permissions = {
         "list": VIEW,
         "retrieve": VIEW,
@@ -155,26 +150,13 @@ class InvoiceViewSet(
         "update": CHANGE_INVOICE,
         "partial_update": CHANGE_INVOICE,
     }
-    object_permissions = {"update": CHANGE_INVOICE, "partial_update": CHANGE_INVOICE}
     filterset_class = InvoiceFilter
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in ("update", "partial_update"):
-            return InvoiceUpdateSerializer
-        return InvoiceSerializer
-
-    def get_queryset(self) -> QuerySet[Invoice]:
-        if getattr(self, "swagger_fake_view", False):
-            return Invoice.objects.none()
+    def select_list(self) -> QuerySet[Invoice]:
         return selectors.invoice_list(actor=self.actor)
 
-    def get_object(self) -> Invoice:
-        invoice = selectors.invoice_get(actor=self.actor, pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, invoice)
-        return invoice
-
-    def _answer(self, invoice: Invoice, code: int = status.HTTP_200_OK) -> Response:
-        return Response(InvoiceSerializer(Invoice.objects.get(pk=invoice.pk)).data, status=code)
+    def select_one(self, pk: Any) -> Invoice:
+        return selectors.invoice_get(actor=self.actor, pk=pk)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = InvoiceSerializer(data=request.data)
@@ -182,7 +164,7 @@ class InvoiceViewSet(
         data, _version = versioned_fields(serializer)
         company = _company(self.actor, data.pop("company"))
         invoice = services.invoice_create(actor=self.actor, company=company, **data)
-        return self._answer(invoice, status.HTTP_201_CREATED)
+        return self.answer(invoice, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -192,7 +174,7 @@ class InvoiceViewSet(
         serializer.is_valid(raise_exception=True)
         data, version = versioned_fields(serializer)
         invoice = services.invoice_update(actor=self.actor, invoice=invoice, expected_version=version, **data)
-        return self._answer(invoice)
+        return self.answer(invoice)
 
 
 # Payments -------------------------------------------------------------------------------------------------
@@ -333,57 +315,26 @@ class CollectionActionFilter(django_filters.FilterSet):
         )
 
 
-@extend_schema_view(
-    create=extend_schema(request=CollectionActionSerializer, responses={201: CollectionActionSerializer}),
-    update=extend_schema(request=CollectionActionUpdateSerializer, responses=CollectionActionSerializer),
-    partial_update=extend_schema(
-        request=CollectionActionUpdateSerializer, responses=CollectionActionSerializer
-    ),
-)
-class CollectionActionViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class CollectionActionViewSet(RecordViewSet):
     """The collection log (D6): calls, letters, claims, court, agreed schedules and promised payment
     dates, with who and the outcome. Finance, the head of sales and the seller working with the client
     write it."""
 
-    permissions = {
-        "list": VIEW,
-        "retrieve": VIEW,
-        "create": VIEW,
-        "update": VIEW,
-        "partial_update": VIEW,
-    }
-    object_permissions = {"update": COLLECT, "partial_update": COLLECT}
+    model = CollectionAction
+    serializer_class = CollectionActionSerializer
+    update_serializer_class = CollectionActionUpdateSerializer
+    view_permission = VIEW
+    change_permission = COLLECT
     filterset_class = CollectionActionFilter
+
+    def select_list(self) -> QuerySet[CollectionAction]:
+        return selectors.collection_action_list(actor=self.actor)
+
+    def select_one(self, pk: Any) -> CollectionAction:
+        return selectors.collection_action_get(actor=self.actor, pk=pk)
 
     def policy_object(self, action: CollectionAction) -> Any:
         return action.company
-
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in ("update", "partial_update"):
-            return CollectionActionUpdateSerializer
-        return CollectionActionSerializer
-
-    def get_queryset(self) -> QuerySet[CollectionAction]:
-        if getattr(self, "swagger_fake_view", False):
-            return CollectionAction.objects.none()
-        return selectors.collection_action_list(actor=self.actor)
-
-    def get_object(self) -> CollectionAction:
-        action = selectors.collection_action_get(actor=self.actor, pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, action)
-        return action
-
-    def _answer(self, action: CollectionAction, code: int = status.HTTP_200_OK) -> Response:
-        return Response(
-            CollectionActionSerializer(CollectionAction.objects.get(pk=action.pk)).data, status=code
-        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = CollectionActionSerializer(data=request.data)
@@ -392,7 +343,7 @@ class CollectionActionViewSet(
         company = _company(self.actor, data.pop("company"))
         ensure(self.actor, COLLECT, company)
         action = services.collection_action_create(actor=self.actor, company=company, **data)
-        return self._answer(action, status.HTTP_201_CREATED)
+        return self.answer(action, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -402,7 +353,7 @@ class CollectionActionViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         action = services.collection_action_update(actor=self.actor, action=action, **data)
-        return self._answer(action)
+        return self.answer(action)
 
 
 # A client's receivables ---------------------------------------------------------------------------------
