@@ -26,9 +26,9 @@ def test_demo_finance_data_is_consistent():
     for payment in Payment.objects.all():
         allocated = Allocation.objects.filter(payment=payment).aggregate(s=Sum("amount"))["s"] or 0
         assert payment.allocated == allocated
-    order = Order.objects.select_related("company").filter(status="completed").first()
-    assert order is not None
-    stats = purchase_stats(company=order.company)
+    purchase = Order.objects.select_related("company").filter(status="completed").first()
+    assert purchase is not None
+    stats = purchase_stats(company=purchase.company)
     assert stats["orders_count"] >= 1 and stats["total"] > 0
 
 

@@ -7,6 +7,7 @@ kurator.finance.selectors.receivables, writes through kurator.finance.services.r
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib import messages
@@ -60,7 +61,7 @@ def receivables(request: HttpRequest) -> HttpResponse:
     report = selectors.receivables_ageing(actor=request.user, page=request.GET.get("page") or 1)
     chart = {
         "labels": [str(b.label) for b in selectors.BUCKETS],
-        "values": [str(report["buckets"][b.key]) for b in selectors.BUCKETS],
+        "values": [str(report["buckets"][b.key].quantize(Decimal("0.01"))) for b in selectors.BUCKETS],
     }
     for row in report["rows"]:
         row["cells"] = [(b, row["buckets"][b.key]) for b in selectors.BUCKETS]
