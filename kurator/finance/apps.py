@@ -1,8 +1,8 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class FinanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "kurator.finance"
-    verbose_name = _("Finance")
+    verbose_name = pgettext_lazy("section", "Finance")

@@ -303,6 +303,7 @@ class LimitBasisSerializer(serializers.Serializer):
     multiplier = serializers.DecimalField(
         max_digits=4, decimal_places=1, coerce_to_string=True, allow_null=True
     )
+    # xgettext:no-python-format
     equity_cap = _money(_("20 % of the latest equity (0 when it is not positive); null when unknown."))
 
 

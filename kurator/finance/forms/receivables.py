@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kurator.core.forms import MoneyField
 from kurator.finance.models import (
@@ -35,7 +36,9 @@ class InvoiceForm(forms.Form):
     )
     amount = MoneyField(label=_("Amount, ₽"), required=False)
     contract = forms.ModelChoiceField(label=_("Contract"), queryset=Contract.objects.none(), required=False)
-    order = forms.ModelChoiceField(label=_("Order"), queryset=Order.objects.none(), required=False)
+    order = forms.ModelChoiceField(
+        label=pgettext_lazy("sales order", "Order"), queryset=Order.objects.none(), required=False
+    )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -127,7 +130,7 @@ class InvoiceFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("All")), ("open", _("Open")), *InvoiceStatus.choices],
+        choices=[("", _("All")), ("open", pgettext_lazy("invoices", "Open")), *InvoiceStatus.choices],
     )
     bucket = forms.ChoiceField(
         label=_("Ageing"), required=False, choices=[("", _("Any")), *[(b.key, b.label) for b in BUCKETS]]

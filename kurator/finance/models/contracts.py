@@ -106,8 +106,8 @@ class Contract(TimeStamped):
 
 
 class ObligationParty(models.TextChoices):
-    OURS = "ours", _("Ours")
-    CLIENT = "client", _("The client's")
+    OURS = "ours", pgettext_lazy("obligation", "Ours")
+    CLIENT = "client", pgettext_lazy("obligation", "The client's")
 
 
 class Obligation(TimeStamped):

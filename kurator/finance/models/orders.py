@@ -26,7 +26,7 @@ class Product(TimeStamped):
     )
     unit = models.CharField(_("unit"), max_length=16, default="шт")
     base_price = money_field(_("base price"))
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("product", "active"), default=True)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -100,8 +100,8 @@ class Order(TimeStamped):
     history = HistoricalRecords(excluded_fields=["updated_at", "version"])
 
     class Meta:
-        verbose_name = _("order")
-        verbose_name_plural = _("orders")
+        verbose_name = pgettext_lazy("sales order", "order")
+        verbose_name_plural = pgettext_lazy("sales order", "orders")
         ordering = ["-ordered_on", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -120,7 +120,12 @@ class Order(TimeStamped):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(
+        Order,
+        verbose_name=pgettext_lazy("sales order", "order"),
+        on_delete=models.CASCADE,
+        related_name="lines",
+    )
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="order_lines"
     )
@@ -186,7 +191,10 @@ class CreditApproval(TimeStamped):
     """A request to confirm an order that breaks credit control, and the head of sales' decision."""
 
     order = models.ForeignKey(
-        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="credit_approvals"
+        Order,
+        verbose_name=pgettext_lazy("sales order", "order"),
+        on_delete=models.PROTECT,
+        related_name="credit_approvals",
     )
     # What broke credit control: [{"code": "over_limit"|"overdue", "message": "..."}].
     reasons = models.JSONField(_("reasons"), default=list)

@@ -16,7 +16,7 @@ from kurator.finance.models.common import money_field
 class InvoiceStatus(models.TextChoices):
     ISSUED = "issued", _("Issued")
     PARTLY_PAID = "partly_paid", _("Partly paid")
-    PAID = "paid", _("Paid")
+    PAID = "paid", pgettext_lazy("invoice", "Paid")
     CANCELLED = "cancelled", pgettext_lazy("invoice", "Cancelled")
 
 
@@ -38,7 +38,7 @@ class Invoice(TimeStamped):
     )
     order = models.ForeignKey(
         "finance.Order",
-        verbose_name=_("order"),
+        verbose_name=pgettext_lazy("sales order", "order"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
