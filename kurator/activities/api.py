@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,7 +22,8 @@ from kurator.accounts.models import User
 from kurator.activities import selectors, services
 from kurator.activities.models import Activity, ActivityKind, Notification, Task
 from kurator.companies.api import IntegerFilter, RelatedIdField, RelatedIdsField
-from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.api import versioned_fields
+from kurator.core.viewsets import RecordViewSet
 
 MAX_ID = 2**63 - 1
 VIEW_ACTIVITY = "activities.view_activity"
@@ -162,57 +163,30 @@ class ActivityFilter(django_filters.FilterSet):
         )
 
 
-@extend_schema_view(
-    create=extend_schema(request=ActivitySerializer, responses={201: ActivitySerializer}),
-    update=extend_schema(request=ActivityUpdateSerializer, responses=ActivitySerializer),
-    partial_update=extend_schema(request=ActivityUpdateSerializer, responses=ActivitySerializer),
-)
-class ActivityViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ActivityViewSet(RecordViewSet):
     """The contact history (D3): every member reads every timeline (R3). Contacts are logged by the client's
     curator, the deal's owners or the head of sales (the author is the caller); only the author or the head
     of sales edits an entry (403 otherwise), and a stale ``version`` is refused with 409. Newest first."""
 
+    model = Activity
+    serializer_class = ActivitySerializer
+    update_serializer_class = ActivityUpdateSerializer
+    view_permission = VIEW_ACTIVITY
+    create_permission = "activities.add_activity"
+    change_permission = "activities.change_activity"
     filterset_class = ActivityFilter
-    permissions = {
-        "list": VIEW_ACTIVITY,
-        "retrieve": VIEW_ACTIVITY,
-        "create": "activities.add_activity",
-        "update": VIEW_ACTIVITY,
-        "partial_update": VIEW_ACTIVITY,
-    }
-    object_permissions = {
-        "update": "activities.change_activity",
-        "partial_update": "activities.change_activity",
-    }
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in {"update", "partial_update"}:
-            return ActivityUpdateSerializer
-        return ActivitySerializer
-
-    def get_queryset(self) -> QuerySet[Activity]:
-        if getattr(self, "swagger_fake_view", False):
-            return Activity.objects.none()
+    def select_list(self) -> QuerySet[Activity]:
         return selectors.activity_timeline(actor=self.actor)
 
-    def get_object(self) -> Activity:
-        activity = selectors.activity_get(actor=self.actor, activity_id=self.kwargs["pk"])
-        self.check_object_permissions(self.request, activity)
-        return activity
+    def select_one(self, pk: Any) -> Activity:
+        return selectors.activity_get(actor=self.actor, activity_id=pk)
 
-    def _fresh(self, activity: Activity) -> Activity:
-        return selectors.activity_timeline(actor=self.actor).get(pk=activity.pk)
+    def fresh(self, activity: Activity) -> Activity:
+        return self.select_list().get(pk=activity.pk)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        activity = self._fresh(self.get_object())
-        return Response(ActivitySerializer(activity).data)
+        return self.answer(self.get_object())
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data, _version = versioned_fields(serializer)
@@ -223,14 +197,14 @@ class ActivityViewSet(
                 {"company": [DjangoValidationError(_("The company was not found."), code="not_found")]}
             )
         activity = services.activity_create(actor=self.actor, company=company, **data)
-        serializer.instance = self._fresh(activity)
+        serializer.instance = self.fresh(activity)
 
     def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data, version = versioned_fields(serializer)
         activity = services.activity_update(
             actor=self.actor, activity=cast(Activity, serializer.instance), expected_version=version, **data
         )
-        serializer.instance = self._fresh(activity)
+        serializer.instance = self.fresh(activity)
 
 
 class TaskSerializer(serializers.Serializer):
@@ -287,46 +261,24 @@ class TaskFilter(django_filters.FilterSet):
         )
 
 
-@extend_schema_view(
-    create=extend_schema(responses={201: TaskSerializer}),
-)
-class TaskViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class TaskViewSet(RecordViewSet):
     """Tasks: everyone sees what is planned with each client (R3); they are set by sales people and the head
     of sales, for themselves or a colleague (who is notified), and changed by their assignee, whoever set
     them, or the head of sales (403 otherwise). Soonest first, open ones before done ones."""
 
+    model = Task
     serializer_class = TaskSerializer
+    view_permission = VIEW_TASK
+    create_permission = "activities.add_task"
+    change_permission = "activities.change_task"
+    change_actions = ("complete",)
     filterset_class = TaskFilter
-    permissions = {
-        "list": VIEW_TASK,
-        "retrieve": VIEW_TASK,
-        "create": "activities.add_task",
-        "update": VIEW_TASK,
-        "partial_update": VIEW_TASK,
-        "complete": VIEW_TASK,
-    }
-    object_permissions = {
-        "update": "activities.change_task",
-        "partial_update": "activities.change_task",
-        "complete": "activities.change_task",
-    }
 
-    def get_queryset(self) -> QuerySet[Task]:
-        if getattr(self, "swagger_fake_view", False):
-            return Task.objects.none()
+    def select_list(self) -> QuerySet[Task]:
         return selectors.task_list(actor=self.actor, done=None)
 
-    def get_object(self) -> Task:
-        task = access_task_by_id(self.actor, self.kwargs["pk"])
-        self.check_object_permissions(self.request, task)
-        return task
+    def select_one(self, pk: Any) -> Task:
+        return access_task_by_id(self.actor, pk)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)

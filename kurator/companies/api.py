@@ -54,6 +54,7 @@ from kurator.companies.selectors import (
     contact_list,
 )
 from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.viewsets import RecordViewSet
 
 # Keys are 64-bit on both engines; bounding them keeps absurd ids a 400/404 instead of a database error.
 MAX_ID = 2**63 - 1
@@ -450,28 +451,14 @@ class CompanyViewSet(
 # Records of a company: bank accounts and people ----------------------------------------------------------
 
 
-class CompanyRecordViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class CompanyRecordViewSet(mixins.DestroyModelMixin, RecordViewSet):
     """Shared shape of bank accounts and people: whoever may edit the company edits its records."""
 
     # The gate asks for a dossier reader; the record's company decides about writes (object check here,
     # and the service checks the company named in a new record).
-    permissions = {
-        "list": VIEW,
-        "retrieve": VIEW,
-        "create": VIEW,
-        "update": VIEW,
-        "partial_update": VIEW,
-        "destroy": VIEW,
-    }
-    object_permissions = {"update": EDIT_RECORDS, "partial_update": EDIT_RECORDS, "destroy": EDIT_RECORDS}
+    view_permission = VIEW
+    change_permission = EDIT_RECORDS
+    change_actions = ("destroy",)
 
     def policy_object(self, record: Any) -> Company:
         return record.company
@@ -520,18 +507,15 @@ class BankAccountFilter(django_filters.FilterSet):
 class BankAccountViewSet(CompanyRecordViewSet):
     """Bank accounts of client companies (D1): several per company, one primary."""
 
+    model = BankAccount
     serializer_class = BankAccountSerializer
     filterset_class = BankAccountFilter
 
-    def get_queryset(self) -> QuerySet[BankAccount]:
-        if getattr(self, "swagger_fake_view", False):
-            return BankAccount.objects.none()
+    def select_list(self) -> QuerySet[BankAccount]:
         return bank_account_list(actor=self.actor)
 
-    def get_object(self) -> BankAccount:
-        account = access_bank_account_by_id(self.request.user, self.kwargs["pk"])
-        self.check_object_permissions(self.request, account)
-        return account
+    def select_one(self, pk: Any) -> BankAccount:
+        return access_bank_account_by_id(self.actor, pk)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         company = self.company_for_create(serializer)
@@ -582,18 +566,15 @@ class ContactFilter(django_filters.FilterSet):
 class ContactViewSet(CompanyRecordViewSet):
     """People of client companies and their part in the buying decision (D2)."""
 
+    model = Contact
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
 
-    def get_queryset(self) -> QuerySet[Contact]:
-        if getattr(self, "swagger_fake_view", False):
-            return Contact.objects.none()
+    def select_list(self) -> QuerySet[Contact]:
         return contact_list(actor=self.actor)
 
-    def get_object(self) -> Contact:
-        contact = access_contact_by_id(self.request.user, self.kwargs["pk"])
-        self.check_object_permissions(self.request, contact)
-        return contact
+    def select_one(self, pk: Any) -> Contact:
+        return access_contact_by_id(self.actor, pk)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         company = self.company_for_create(serializer)

@@ -1,5 +1,5 @@
 """RecordViewSet: the shape of an API viewset whose records are read through selectors and written through
-services (list, retrieve, create, update; no delete).
+services: list, retrieve, create, update (a viewset that deletes adds DestroyModelMixin itself).
 
 Not in kurator.core.api: the settings name that module's Pagination, which DRF imports while its generic
 views are still loading, so it cannot import them itself.

@@ -13,7 +13,7 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from kurator.access.scoping import access_deal_by_id, visible_companies
 from kurator.companies.api import MAX_ID, RelatedIdField, RelatedIdsField, _id_filter
 from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.viewsets import RecordViewSet
 from kurator.sales import selectors, services
 from kurator.sales.models import ChecklistItem, Deal, Pipeline, Stage, StageKind
 from kurator.sales.standards import StandardsNotMet, stage_standard_summary
@@ -194,61 +195,36 @@ class DealFilter(django_filters.FilterSet):
         return selectors.deal_list(actor=self.request.user, filters=data)
 
 
-@extend_schema_view(
-    create=extend_schema(request=DealSerializer, responses={201: DealSerializer}),
-    update=extend_schema(request=DealUpdateSerializer, responses=DealSerializer),
-    partial_update=extend_schema(request=DealUpdateSerializer, responses=DealSerializer),
-)
-class DealViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class DealViewSet(RecordViewSet):
     """Deals (S3). Every member of the department reads every deal (R3); the owner (the client's curator),
     the co-owner and the head of sales change and move it. Stages change only through ``move``."""
 
-    permissions = {
-        "list": VIEW,
-        "retrieve": VIEW,
-        "create": "sales.add_deal",
-        "update": VIEW,
-        "partial_update": VIEW,
-        "move": VIEW,
-    }
-    object_permissions = {
-        "update": "sales.change_deal",
-        "partial_update": "sales.change_deal",
-        "move": "sales.change_deal",
-    }
+    model = Deal
+    serializer_class = DealSerializer
+    update_serializer_class = DealUpdateSerializer
+    view_permission = VIEW
+    create_permission = "sales.add_deal"
+    change_permission = "sales.change_deal"
+    change_actions = ("move",)
     filterset_class = DealFilter
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        if self.action in ("update", "partial_update"):
-            return DealUpdateSerializer
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         if self.action == "move":
             return MoveSerializer
-        return DealSerializer
+        return super().get_serializer_class()
 
-    def get_queryset(self) -> QuerySet[Deal]:
-        if getattr(self, "swagger_fake_view", False):
-            return Deal.objects.none()
+    def select_list(self) -> QuerySet[Deal]:
         return selectors.deal_list(actor=self.actor)
+
+    def select_one(self, pk: Any) -> Deal:
+        return access_deal_by_id(self.actor, pk)
+
+    def fresh(self, deal: Deal) -> Deal:
+        return Deal.objects.prefetch_related("contacts").get(pk=deal.pk)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # One query for every row's people: a page costs the same for 1 deal as for 50.
         return super().filter_queryset(queryset).prefetch_related("contacts")
-
-    def get_object(self) -> Deal:
-        deal = access_deal_by_id(self.actor, self.kwargs["pk"])
-        self.check_object_permissions(self.request, deal)
-        return deal
-
-    def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:
-        fresh = Deal.objects.prefetch_related("contacts").get(pk=deal.pk)
-        return Response(DealSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     def _refuse_read_only(self, request: Request, fields: dict[str, Any], deal: Deal | None = None) -> None:
         """A field the client may not write is refused by name rather than silently ignored — unless it
@@ -294,7 +270,7 @@ class DealViewSet(
             deal = services.deal_create(actor=self.actor, company=company, **data)
         except StandardsNotMet as exc:
             return Response({"unmet": [u.as_dict() for u in exc.unmet]}, status=status.HTTP_400_BAD_REQUEST)
-        return self._answer(deal, status.HTTP_201_CREATED)
+        return self.answer(deal, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
@@ -313,7 +289,7 @@ class DealViewSet(
         serializer.is_valid(raise_exception=True)
         data, version = versioned_fields(serializer)
         deal = services.deal_update(actor=self.actor, deal=deal, expected_version=version, **data)
-        return self._answer(deal)
+        return self.answer(deal)
 
     @extend_schema(
         request=MoveSerializer,
@@ -354,4 +330,4 @@ class DealViewSet(
             )
         except StandardsNotMet as exc:
             return Response({"unmet": [u.as_dict() for u in exc.unmet]}, status=status.HTTP_400_BAD_REQUEST)
-        return self._answer(deal)
+        return self.answer(deal)
