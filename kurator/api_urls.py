@@ -79,7 +79,7 @@ urlpatterns = [
     path("v1/reports/sources/", SourcesReportView.as_view(), name="report-sources"),
     path("v1/reports/overlap/", OverlapReportView.as_view(), name="report-overlap"),
     path("v1/reports/funnel/", FunnelReportView.as_view(), name="report-funnel"),
-    *[path(f"v1/{pattern.pattern}", pattern.callback, name=pattern.name) for pattern in finance_routes.PATHS],
+    path("v1/", include(finance_routes.PATHS)),
     path("v1/", include(router.urls)),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
