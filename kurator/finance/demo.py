@@ -33,23 +33,24 @@ from kurator.finance.services import orders as order_services
 from kurator.finance.services import receivables as receivable_services
 from kurator.finance.services import solvency as solvency_services
 
-# (name, article, unit, base price); categories are taken in turn from the purchase-profile dictionary.
+# (category, name, article, unit, base price); the categories are the purchase profile's shipped dictionary.
 PRODUCTS = (
-    ("Насос циркуляционный НЦ-25", "НЦ-25", "шт", "18 450,00"),
-    ("Насос дренажный НД-40", "НД-40", "шт", "12 900,00"),
-    ("Клапан обратный DN50", "КО-50", "шт", "3 250,00"),
-    ("Задвижка чугунная DN100", "ЗЧ-100", "шт", "9 870,00"),
-    ("Труба стальная 57×3,5", "ТС-57", "м", "742,50"),
-    ("Труба полипропиленовая 32", "ТП-32", "м", "118,00"),
-    ("Фитинг-угол 90° DN32", "ФУ-32", "шт", "64,00"),
-    ("Манометр МП-100", "МП-100", "шт", "1 540,00"),
-    ("Теплообменник пластинчатый ТП-10", "ТП-10", "шт", "126 000,00"),
-    ("Шкаф управления ШУ-3", "ШУ-3", "шт", "54 300,00"),
-    ("Кабель ВВГнг 3×2,5", "ВВГ-325", "м", "96,40"),
-    ("Датчик давления ДД-16", "ДД-16", "шт", "7 820,00"),
-    ("Монтаж оборудования", "УСЛ-МОНТ", "час", "2 400,00"),
-    ("Пусконаладочные работы", "УСЛ-ПНР", "компл", "35 000,00"),
-    ("Сервисное обслуживание (месяц)", "УСЛ-СЕРВ", "мес", "15 000,00"),
+    ("Оборудование", "Насос циркуляционный НЦ-25", "НЦ-25", "шт", "18 450,00"),
+    ("Оборудование", "Насос дренажный НД-40", "НД-40", "шт", "12 900,00"),
+    ("Оборудование", "Теплообменник пластинчатый ТП-10", "ТП-10", "шт", "126 000,00"),
+    ("Оборудование", "Шкаф управления ШУ-3", "ШУ-3", "шт", "54 300,00"),
+    ("Комплектующие", "Клапан обратный DN50", "КО-50", "шт", "3 250,00"),
+    ("Комплектующие", "Задвижка чугунная DN100", "ЗЧ-100", "шт", "9 870,00"),
+    ("Комплектующие", "Манометр МП-100", "МП-100", "шт", "1 540,00"),
+    ("Комплектующие", "Датчик давления ДД-16", "ДД-16", "шт", "7 820,00"),
+    ("Расходные материалы", "Труба полипропиленовая 32", "ТП-32", "м", "118,00"),
+    ("Расходные материалы", "Кабель ВВГнг 3×2,5", "ВВГ-325", "м", "96,40"),
+    ("Расходные материалы", "Прокладка паронитовая DN50", "ПП-50", "шт", "42,00"),
+    ("Сервисное обслуживание", "Монтаж оборудования", "УСЛ-МОНТ", "час", "2 400,00"),
+    ("Сервисное обслуживание", "Пусконаладочные работы", "УСЛ-ПНР", "компл", "35 000,00"),
+    ("Сервисное обслуживание", "Сервисное обслуживание (месяц)", "УСЛ-СЕРВ", "мес", "15 000,00"),
+    ("Программное обеспечение", "Лицензия системы диспетчеризации (год)", "ПО-ДИСП", "шт", "48 000,00"),
+    ("Обучение", "Обучение эксплуатационного персонала", "ОБУЧ-1", "день", "22 000,00"),
 )
 CONTRACT_SUBJECTS = (
     "Поставка насосного оборудования",
@@ -87,9 +88,11 @@ def _products(head: User) -> list[Product]:
     existing = list(Product.objects.filter(is_active=True))
     if existing:
         return existing
-    categories = list(ProductCategory.objects.filter(is_active=True))
+    categories = {c.name: c for c in ProductCategory.objects.filter(is_active=True)}
     if not categories:
         return []
+    fallback = next(iter(categories.values()))
+    # A category renamed or removed by the head of sales falls back to the first one left.
     return [
         order_services.product_create(
             actor=head,
@@ -97,9 +100,9 @@ def _products(head: User) -> list[Product]:
             code=code,
             unit=unit,
             base_price=price,
-            category=categories[i % len(categories)],
+            category=categories.get(kind, fallback),
         )
-        for i, (name, code, unit, price) in enumerate(PRODUCTS)
+        for kind, name, code, unit, price in PRODUCTS
     ]
 
 
