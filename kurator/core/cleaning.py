@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -56,6 +57,8 @@ def reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
 
 
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)")
+
 # Money columns hold 16 digits, 2 after the point.
 MAX_MONEY = Decimal("99999999999999.99")
 
@@ -71,6 +74,9 @@ def parse_money(value: Any) -> Decimal | None:
     for suffix in ("₽", "руб.", "руб", "р."):
         text = text.removesuffix(suffix)
     text = text.replace("−", "-").replace(",", ".")
+    # Only plain numbers: Decimal also reads «1e3», «NaN» and «Infinity», which nobody types as an amount.
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None
     try:
         amount = Decimal(text)
     except (InvalidOperation, ValueError):
