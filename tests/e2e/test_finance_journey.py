@@ -4,7 +4,7 @@
    two payments are matched (Альфа-Снаб by the invoice number in the purpose, Бета Трейд by amount), the third
    (an INN no client has) waits in the review queue; finance assigns it to the client and its invoice, and the
    client's Receivables tab and Solvency tab (rating, payment discipline) change. The same file imported again
-   adds nothing and the result page says so.
+   is refused on the upload form (when it was imported) and adds nothing.
 2. The curator registers a contract with an overdue obligation of ours (flagged), enters an order with two
    lines whose confirmation breaks the credit limit finance set; the head of sales approves it on Credit
    approvals and the order is confirmed; the Purchases tab shows the statistics with it.
@@ -197,7 +197,7 @@ def test_finance_imports_a_statement_resolves_the_queued_payment_and_sees_receiv
     """D6, D4: finance imports the 1C statement from Finance → Bank statements: two payments matched
     (invoice 123 by its number, 245 by amount), one (INN 7417400290) in the review queue; assigned to Гамма
     Логистик and its invoice 302, the client's receivables drop by 27 300,00 and its rating goes from C/D to B
-    with the payment discipline changed. Importing the same file again adds nothing and the page says so."""
+    with the payment discipline changed. Importing the same file again is refused and adds nothing."""
     curator = make_user("ivanov", Role.MANAGER, "Иван", "Иванов")
     finance = make_user("kuznetsova", Role.FINANCE, "Елена", "Кузнецова")
     clients = statement_clients(curator=curator, finance=finance)
@@ -283,18 +283,18 @@ def test_finance_imports_a_statement_resolves_the_queued_payment_and_sees_receiv
     gamma.open.refresh_from_db()
     assert gamma.open.status == InvoiceStatus.PAID and gamma.open.paid_on == date(2026, 11, 24)
 
-    # The same file again: nothing added, the result says every document was imported before.
+    # The same file again: refused on the upload form, saying when it was imported; nothing added.
     payments = Payment.objects.count()
     upload_statement(page)
-    page.wait_for_url(re.compile(r"/finance/bank/statements/\d+/$"))
-    expect(page.locator("[data-testid=duplicate-count]")).to_have_text("3")
-    expect(page.locator("[data-testid=matched-count]")).to_have_text("0")
-    expect(page.locator("[data-testid=queued-count]")).to_have_text("0")
-    expect(page.locator(".alert-success")).to_contain_text("3")
+    expect(page).to_have_url(re.compile(r"/finance/bank/$"))
+    refusal = page.locator("[data-testid=bank-upload] #id_file_errors")
+    expect(refusal).to_contain_text(STATEMENT.name)
+    imported_on = timezone.localtime(BankStatement.objects.get().created_at).strftime("%d.%m.%Y")
+    expect(refusal).to_contain_text(imported_on)
     screenshot(page, "08-bank-import-again")
     assert Payment.objects.count() == payments
     assert Payment.objects.filter(statement__isnull=False).count() == 3
-    assert BankStatement.objects.count() == 2
+    assert BankStatement.objects.count() == 1
 
     # After: Гамма owes nothing; the rating is B and the payment discipline changed.
     dossier_tab(page, gamma.company, "receivables")

@@ -41,7 +41,11 @@ class BankAllocationSerializer(serializers.Serializer):
 
 class BankPaymentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    company = serializers.IntegerField(source="company_id", allow_null=True)
+    company = serializers.IntegerField(
+        source="company_id",
+        allow_null=True,
+        help_text=_("The client; set on a pending payment when its INN matched but its invoice did not."),
+    )
     paid_on = serializers.DateField()
     amount = serializers.DecimalField(**MONEY)
     reference = serializers.CharField(help_text=_("The bank document's number."))
@@ -63,7 +67,7 @@ class BankPaymentSerializer(serializers.Serializer):
 
 class ImportedPaymentSerializer(BankPaymentSerializer):
     matched_by = serializers.SerializerMethodField(
-        help_text=_("invoice_number, amount, oldest (open invoices, oldest due first) or credit.")
+        help_text=_("invoice_number (the number in the purpose) or amount (the one open invoice of it).")
     )
 
     def get_matched_by(self, payment: Payment) -> str:
@@ -139,7 +143,9 @@ class DismissSerializer(serializers.Serializer):
         request={"multipart/form-data": StatementUploadSerializer},
         responses={
             201: StatementImportSerializer,
-            400: OpenApiResponse(StatementErrorSerializer, description=_("A malformed file.")),
+            400: OpenApiResponse(
+                StatementErrorSerializer, description=_("A malformed file, or one imported before.")
+            ),
         },
     ),
 )
@@ -164,7 +170,8 @@ class BankStatementViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Import the incoming payments of a statement: matched to clients by INN and to invoices by the
         number in the purpose or by amount; the rest waits for review. A document imported before is
-        counted in ``duplicate_count`` and adds nothing."""
+        counted in ``duplicate_count`` and adds nothing; a file identical to one imported before is refused
+        (400 on ``file``) and records no statement."""
         upload = StatementUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:

@@ -45,7 +45,7 @@ def bank_payments(*, actor: Any) -> QuerySet[Payment]:
 def review_queue(*, actor: Any) -> QuerySet[Payment]:
     return (
         Payment.objects.filter(review_status=ReviewStatus.PENDING)
-        .select_related("statement")
+        .select_related("statement", "company")
         .order_by("-paid_on", "-id")
     )
 

@@ -282,8 +282,12 @@ def payment_list(
     *, actor: Any, company: Any = None, q: str | None = None, with_credit: bool | None = None
 ) -> QuerySet[Payment]:
     """Payments newest first with their allocations (two queries for any page), filtered by client, a
-    reference fragment and whether anything is left unallocated."""
-    payments = _with_allocations(visible_payments(actor).select_related("company"))
+    reference fragment and whether anything is left unallocated. Only the clients' money: a bank payment
+    awaiting review or dismissed (not a client payment) is the bank review queue's, never a client's
+    credit."""
+    payments = _with_allocations(
+        visible_payments(actor).filter(review_status__in=CLIENT_PAYMENT_STATUSES).select_related("company")
+    )
     if company not in (None, ""):
         try:
             payments = payments.filter(company_id=int(getattr(company, "pk", company)))
@@ -308,7 +312,9 @@ def payment_get(*, actor: Any, pk: Any) -> Payment:
 
 def company_recent_payments(*, company: Company, limit: int = RECENT_PAYMENTS) -> list[Payment]:
     return list(
-        _with_allocations(Payment.objects.filter(company=company)).order_by("-paid_on", "-id")[:limit]
+        _with_allocations(
+            Payment.objects.filter(company=company, review_status__in=CLIENT_PAYMENT_STATUSES)
+        ).order_by("-paid_on", "-id")[:limit]
     )
 
 

@@ -9,16 +9,19 @@ transaction, records every incoming payment of it:
 * The payer is the live client with the payer's INN (and KPP when several clients share the INN, as
   branches do); a merged duplicate's INN leads to the company it was merged into.
 * The invoice: a number the purpose names («по счету № 123 от 01.11.2026», «сч. 45/2026», «по сч.№ А-17»)
-  among the client's open invoices; else the one open invoice whose balance equals the amount; else the
-  payment goes to the client's open invoices oldest due first. What is left is the client's credit.
+  among the client's open invoices; else the one open invoice whose balance equals the amount. What a
+  matched payment has left over is the client's credit.
 * A payment whose payer is not recognised (no INN, unknown INN, several clients with it) waits in the review
-  queue (``review_status`` pending, no client, ``review_reason`` saying why) for
-  :func:`bank_payment_resolve` (assign the client and allocate) or :func:`bank_payment_dismiss` (not a
-  client payment: a refund, our own transfer — kept, never deleted).
+  queue (``review_status`` pending, no client, ``review_reason`` saying why). So does a payment whose client
+  is known but whose invoice is not: the purpose names an invoice already paid (a likely double payment), or
+  no open invoice matches the number or the amount — it waits with the client set. The reviewer calls
+  :func:`bank_payment_resolve` (the client and the invoices) or :func:`bank_payment_dismiss` (not a client
+  payment: a refund, our own transfer — kept, never deleted).
 
 A malformed file raises :class:`kurator.finance.onec.StatementError` (with the line) before anything is
-written. Allocations go through the receivables services, which keep ``Invoice.paid`` and
-``Payment.allocated``.
+written; so does a file identical to one imported before (the same sha256: code ``already_imported``), and
+no statement is recorded for it. Allocations go through the receivables services, which keep
+``Invoice.paid`` and ``Payment.allocated``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from kurator.finance.models import (
     OPEN_INVOICE_STATUSES,
     BankStatement,
     Invoice,
+    InvoiceStatus,
     Payment,
     PaymentSource,
     ReviewStatus,
@@ -68,8 +72,6 @@ HISTORY_REASON_LENGTH = 100
 # How an imported payment found its invoices (the import's answer says it per payment).
 BY_NUMBER = "invoice_number"
 BY_AMOUNT = "amount"
-OLDEST = "oldest"
-CREDIT = "credit"  # the client has no open invoice: all of it is credit
 
 
 # Invoice numbers in a payment purpose --------------------------------------------------------------------
@@ -128,7 +130,7 @@ def invoice_numbers_in(purpose: str) -> list[InvoiceRef]:
 
 
 def _invoices_named(refs: list[InvoiceRef], invoices: list[Invoice]) -> list[Invoice]:
-    """The client's open invoices the references name (each once, in the purpose's order)."""
+    """The invoices among ``invoices`` the references name (each once, in the purpose's order)."""
     named: list[Invoice] = []
     for ref in refs:
         wanted = _normal(ref.number)
@@ -158,7 +160,7 @@ class ImportResult:
     matched: list[Payment] = field(default_factory=list)
     queued: list[Payment] = field(default_factory=list)
     duplicates: list[onec.BankDocument] = field(default_factory=list)
-    # payment id → BY_NUMBER, BY_AMOUNT, OLDEST or CREDIT
+    # payment id → BY_NUMBER or BY_AMOUNT (matched payments only)
     matched_by: dict[int, str] = field(default_factory=dict)
 
 
@@ -219,36 +221,56 @@ def _payers(actor: User, documents: list[onec.BankDocument]) -> dict[tuple[str, 
     return found
 
 
-def _open_invoices(company: Company) -> list[Invoice]:
-    return list(
-        Invoice.objects.filter(company=company, status__in=OPEN_INVOICE_STATUSES).order_by(
-            "due_on", "issued_on", "pk"
-        )
-    )
+def _invoices(company: Company) -> list[Invoice]:
+    """All the client's invoices (a purpose may name a paid one), oldest due first."""
+    return list(Invoice.objects.filter(company=company).order_by("due_on", "issued_on", "pk"))
 
 
-def _place(actor: User, payment: Payment, purpose: str) -> str:
-    """Allocate a new matched payment: to the invoices its purpose names, else to the one invoice of its
-    amount, else to the oldest; returns how."""
-    assert payment.company is not None
-    invoices = _open_invoices(payment.company)
-    if not invoices:
-        return CREDIT
-    rest = payment.amount
-    named = _invoices_named(invoice_numbers_in(purpose), invoices)
+@dataclass
+class _Placement:
+    """How a payment of a known client is placed: ``how`` (BY_NUMBER, BY_AMOUNT) and its ``shares``, or
+    ``reason`` why it waits for review."""
+
+    how: str = ""
+    shares: list[tuple[Invoice, Decimal]] = field(default_factory=list)
+    reason: str = ""
+
+
+def _placement(company: Company, amount: Decimal, purpose: str) -> _Placement:
+    """D6: a payment is matched by an invoice number its purpose names or by the one open invoice of its
+    amount; a named invoice already paid (a likely double payment) or no match sends it to review."""
+    invoices = _invoices(company)
+    open_invoices = [invoice for invoice in invoices if invoice.status in OPEN_INVOICE_STATUSES]
+    closed_invoices = [invoice for invoice in invoices if invoice.status not in OPEN_INVOICE_STATUSES]
+    named: list[Invoice] = []
+    for ref in invoice_numbers_in(purpose):
+        found = _invoices_named([ref], open_invoices)
+        if not found:
+            # A number only a paid (or cancelled) invoice has: a likely double payment, for a person.
+            closed = _invoices_named([ref], closed_invoices)
+            if closed:
+                invoice = closed[0]
+                if invoice.status == InvoiceStatus.PAID:
+                    text = gettext("The invoice № %(number)s named in the purpose is already paid.")
+                else:
+                    text = gettext("The invoice № %(number)s named in the purpose is cancelled.")
+                return _Placement(reason=text % {"number": invoice.number})
+        named.extend(invoice for invoice in found if invoice not in named)
     if named:
+        rest = amount
+        shares: list[tuple[Invoice, Decimal]] = []
         for invoice in named:
             share = min(rest, invoice.amount - invoice.paid)
             if share > 0:
-                receivables.payment_allocate(actor=actor, payment=payment, invoice=invoice, amount=share)
+                shares.append((invoice, share))
                 rest -= share
-        return BY_NUMBER
-    same = [invoice for invoice in invoices if invoice.amount - invoice.paid == payment.amount]
+        return _Placement(how=BY_NUMBER, shares=shares)
+    same = [invoice for invoice in open_invoices if invoice.amount - invoice.paid == amount]
     if len(same) == 1:
-        receivables.payment_allocate(actor=actor, payment=payment, invoice=same[0], amount=payment.amount)
-        return BY_AMOUNT
-    receivables.payment_allocate_oldest(actor=actor, payment=payment)
-    return OLDEST
+        return _Placement(how=BY_AMOUNT, shares=[(same[0], amount)])
+    if not open_invoices:
+        return _Placement(reason=gettext("The client has no open invoice to match the payment to."))
+    return _Placement(reason=gettext("No open invoice of the client matches the number or the amount."))
 
 
 def _read(file: Any) -> tuple[bytes, str]:
@@ -269,13 +291,24 @@ def bank_statement_import(*, actor: User, file: Any) -> ImportResult:
     ensure(actor, PERMISSION)
     data, file_name = _read(file)
     parsed = onec.parse_statement(data)  # StatementError before any write
+    digest = hashlib.sha256(data).hexdigest()
+    earlier = BankStatement.objects.filter(sha256=digest).order_by("created_at", "pk").first()
+    if earlier is not None:
+        raise onec.StatementError(
+            _("This statement was already imported on %(date)s (%(file)s); nothing was added."),
+            code="already_imported",
+            params={
+                "date": timezone.localtime(earlier.created_at).strftime("%d.%m.%Y"),
+                "file": earlier.file_name,
+            },
+        )
 
     incoming = parsed.incoming
     keys = [bank_key(document, parsed.account) for document in incoming]
     known = set(Payment.objects.filter(bank_key__in=keys).values_list("bank_key", flat=True))
     statement = BankStatement.objects.create(
         file_name=file_name,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=digest,
         account=parsed.account,
         date_from=parsed.date_from,
         date_to=parsed.date_to,
@@ -294,6 +327,11 @@ def bank_statement_import(*, actor: User, file: Any) -> ImportResult:
     payers = _payers(actor, [document for document, _key in fresh])
     for document, key in fresh:
         payer = payers[(document.payer_inn, document.payer_kpp)]
+        placement = (
+            _placement(payer.company, document.amount, document.purpose)
+            if payer.company is not None
+            else _Placement(reason=payer.reason)
+        )
         payment = receivables.payment_create(
             actor=actor,
             company=payer.company,
@@ -308,15 +346,17 @@ def bank_statement_import(*, actor: User, file: Any) -> ImportResult:
             payer_inn=document.payer_inn,
             payer_kpp=document.payer_kpp,
             payer_account=document.payer_account,
-            review_status=ReviewStatus.NONE if payer.company is not None else ReviewStatus.PENDING,
-            review_reason=payer.reason,
+            review_status=ReviewStatus.NONE if placement.how else ReviewStatus.PENDING,
+            review_reason=placement.reason,
         )
-        if payer.company is None:
+        if not placement.how:
             result.queued.append(payment)
-        else:
-            result.matched_by[payment.pk] = _place(actor, payment, document.purpose)
-            payment.refresh_from_db()
-            result.matched.append(payment)
+            continue
+        for invoice, share in placement.shares:
+            receivables.payment_allocate(actor=actor, payment=payment, invoice=invoice, amount=share)
+        result.matched_by[payment.pk] = placement.how
+        payment.refresh_from_db()
+        result.matched.append(payment)
     statement.matched_count = len(result.matched)
     statement.queued_count = len(result.queued)
     statement.duplicate_count = len(result.duplicates)

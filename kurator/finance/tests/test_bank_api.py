@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from kurator.finance.models import BankStatement, Payment, ReviewStatus
@@ -48,10 +49,49 @@ def test_posting_a_statement_returns_the_matched_and_queued_payments(finance, cl
     assert (queued["company"], queued["payer_inn"], queued["review_status"]) == (None, GAMMA_INN, "pending")
     assert queued["amount"] == "27300.00"
 
+
+def test_posting_the_same_file_again_answers_400_on_file_and_records_nothing(finance, clients):
+    """D6: a file identical to one imported (same sha256) is refused, naming when it was imported."""
+    api(finance).post(STATEMENTS, {"file": upload(statement_bytes())}, format="multipart")
+    statement = BankStatement.objects.get()
     again = api(finance).post(STATEMENTS, {"file": upload(statement_bytes())}, format="multipart")
-    assert again.status_code == 201
-    assert (again.json()["duplicate_count"], again.json()["matched"], again.json()["queued"]) == (3, [], [])
+    assert again.status_code == 400
+    day = timezone.localtime(statement.created_at).strftime("%d.%m.%Y")
+    assert again.json() == {
+        "file": [f"This statement was already imported on {day} (kl_to_1c.txt); nothing was added."],
+        "line": None,
+    }
+    assert BankStatement.objects.count() == 1
     assert Payment.objects.count() == 3
+
+
+def test_posting_an_overlapping_statement_counts_the_known_payments_as_duplicates(finance, clients):
+    """D6: another file repeating two imported payments adds only the new one."""
+    api(finance).post(STATEMENTS, {"file": upload(statement_bytes())}, format="multipart")
+    text = statement_bytes().decode("cp1251").replace("Номер=3091", "Номер=3092")
+    again = api(finance).post(STATEMENTS, {"file": upload(text.encode("cp1251"))}, format="multipart")
+    assert again.status_code == 201
+    data = again.json()
+    assert (data["duplicate_count"], data["matched"], len(data["queued"])) == (2, [], 1)
+    assert Payment.objects.count() == 4
+
+
+def test_a_clients_payment_without_a_matching_invoice_is_queued_with_the_client(finance, clients):
+    """D6: Бета Трейд's 50 000,00 matches no invoice number or balance: queued (not "matched") with the
+    client and the reason; matched_by only ever says invoice_number or amount."""
+    text = statement_bytes().decode("cp1251").replace("Сумма=48500.00", "Сумма=50000.00")
+    response = api(finance).post(STATEMENTS, {"file": upload(text.encode("cp1251"))}, format="multipart")
+    assert response.status_code == 201
+    data = response.json()
+    assert [p["matched_by"] for p in data["matched"]] == ["invoice_number"]
+    beta = next(p for p in data["queued"] if p["company"] is not None)
+    assert (beta["company"], beta["review_status"], beta["allocated"], beta["allocations"]) == (
+        clients.beta.pk,
+        "pending",
+        "0.00",
+        [],
+    )
+    assert beta["review_reason"] == "No open invoice of the client matches the number or the amount."
 
 
 def test_a_malformed_statement_answers_400_with_the_line(finance):

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from kurator.companies import services as company_services
 from kurator.core.errors import AccessDenied
@@ -25,7 +26,6 @@ from kurator.finance.onec import StatementError
 from kurator.finance.services.bank import (
     BY_AMOUNT,
     BY_NUMBER,
-    OLDEST,
     bank_payment_dismiss,
     bank_payment_resolve,
     bank_statement_import,
@@ -102,25 +102,33 @@ def test_import_matches_two_payments_and_queues_the_third(finance, clients):
     assert Payment.objects.count() == 3  # not the outgoing rent
 
 
-def test_importing_the_same_statement_twice_adds_nothing(finance, clients):
-    """D6: the second import finds every document already imported."""
-    bank_statement_import(actor=finance, file=upload(statement_bytes()))
-    payments, allocations, _statements, invoices = snapshot()
+def test_importing_the_same_file_again_is_refused_and_records_no_statement(finance, clients):
+    """D6: a file identical to one imported (the same sha256) is refused, naming when and which file it
+    was; no statement, payment or allocation is added."""
+    first = bank_statement_import(actor=finance, file=upload(statement_bytes(), name="kl_to_1c.txt"))
+    before = snapshot()
 
-    again = bank_statement_import(actor=finance, file=upload(statement_bytes()))
+    with pytest.raises(StatementError) as caught:
+        bank_statement_import(actor=finance, file=upload(statement_bytes(), name="other_name.txt"))
 
-    assert (len(again.matched), len(again.queued), len(again.duplicates)) == (0, 0, 3)
-    assert again.statement.duplicate_count == 3
-    after = snapshot()
-    assert (after[0], after[1], after[3]) == (payments, allocations, invoices)
+    assert caught.value.code == "already_imported"
+    assert caught.value.line is None
+    day = timezone.localtime(first.statement.created_at).strftime("%d.%m.%Y")
+    assert caught.value.text == (
+        f"This statement was already imported on {day} (kl_to_1c.txt); nothing was added."
+    )
+    assert snapshot() == before
 
 
 def test_a_statement_overlapping_an_imported_one_adds_only_the_new_documents(finance, clients):
-    """D6: the bank key identifies a document, not a file: the same payment in another export is known."""
+    """D6: the bank key identifies a document, not a file: the same payment in another export is known
+    and counted as a duplicate; the new one is imported."""
     bank_statement_import(actor=finance, file=upload(statement_bytes()))
     text = statement_bytes().decode("cp1251").replace("Номер=3091", "Номер=3092")
     result = bank_statement_import(actor=finance, file=upload(text.encode("cp1251")))
     assert (len(result.matched), len(result.queued), len(result.duplicates)) == (0, 1, 2)
+    assert result.statement.duplicate_count == 2
+    assert BankStatement.objects.count() == 2
 
 
 @pytest.mark.parametrize(
@@ -174,18 +182,89 @@ def test_the_head_of_sales_imports(head, clients):
     assert len(result.matched) == 2
 
 
-def test_a_payment_without_an_invoice_number_or_amount_goes_to_the_oldest_invoices(finance, clients):
-    """D6: Бета Трейд pays 50 000,00 with no number: 12 000,00 to 244 (oldest), 38 000,00 to 245."""
+def test_a_clients_payment_matching_no_invoice_number_or_amount_waits_for_review_with_the_client(
+    finance, clients
+):
+    """D6: Бета Трейд (found by INN) pays 50 000,00 with no invoice number; no open invoice has that
+    balance (244: 12 000,00, 245: 48 500,00): nothing is allocated, the payment waits for review with the
+    client set and the reason."""
     text = statement_bytes().decode("cp1251").replace("Сумма=48500.00", "Сумма=50000.00")
     result = bank_statement_import(actor=finance, file=upload(text.encode("cp1251")))
-    beta_payment = result.matched[1]
-    assert result.matched_by[beta_payment.pk] == OLDEST
-    assert list(
-        beta_payment.allocations.order_by("invoice__due_on").values_list("invoice__number", "amount")
-    ) == [
-        ("244", Decimal("12000.00")),
-        ("245", Decimal("38000.00")),
-    ]
+
+    assert (len(result.matched), len(result.queued)) == (1, 2)
+    beta_payment = next(p for p in result.queued if p.company_id is not None)
+    assert beta_payment.company == clients.beta
+    assert beta_payment.review_status == ReviewStatus.PENDING
+    assert beta_payment.review_reason == "No open invoice of the client matches the number or the amount."
+    assert beta_payment.allocated == 0
+    assert beta_payment.pk not in result.matched_by
+    assert set(result.matched_by.values()) <= {BY_NUMBER, BY_AMOUNT}
+    for invoice in (clients.beta_244, clients.beta_245):
+        invoice.refresh_from_db()
+        assert invoice.paid == 0
+    assert (result.statement.matched_count, result.statement.queued_count) == (1, 2)
+
+
+def test_a_purpose_naming_an_invoice_already_paid_waits_for_review(finance, clients):
+    """D6: a likely double payment: the purpose names invoice 123, already paid; the 150 000,00 is not
+    spread over invoice 118 but waits for review with the client and the reason."""
+    first = bank_statement_import(actor=finance, file=upload(statement_bytes()))
+    assert first.matched_by[first.matched[0].pk] == BY_NUMBER
+    text = statement_bytes().decode("cp1251").replace("Номер=512", "Номер=600")
+    result = bank_statement_import(actor=finance, file=upload(text.encode("cp1251")))
+
+    assert (len(result.matched), len(result.queued), len(result.duplicates)) == (0, 1, 2)
+    again = result.queued[0]
+    assert (again.company, again.review_status, again.allocated) == (
+        clients.alpha,
+        ReviewStatus.PENDING,
+        Decimal("0.00"),
+    )
+    assert again.review_reason == "The invoice № 123 named in the purpose is already paid."
+    clients.alpha_118.refresh_from_db()
+    assert clients.alpha_118.paid == 0
+
+
+def test_a_client_without_open_invoices_waits_for_review(finance, manager):
+    """D6: the payer is known by INN but owes nothing: not made credit silently, but reviewed."""
+    company = company_factory(actor=manager, inn=ALPHA_INN, kpp="738401002")
+    result = bank_statement_import(actor=finance, file=upload(statement_bytes()))
+    payment = next(p for p in result.queued if p.payer_inn == ALPHA_INN)
+    assert (payment.company, payment.review_status) == (company, ReviewStatus.PENDING)
+    assert payment.review_reason == "The client has no open invoice to match the payment to."
+    assert not result.matched
+
+
+def test_an_unknown_invoice_number_still_matches_by_amount(finance, clients):
+    """D6: the purpose names a number the client has no invoice with; the one open invoice of the amount
+    (245, 48 500,00) decides."""
+    text = (
+        statement_bytes()
+        .decode("cp1251")
+        .replace("Оплата за товар по договору", "Оплата по счету № 999 по договору")
+    )
+    result = bank_statement_import(actor=finance, file=upload(text.encode("cp1251")))
+    beta_payment = next(p for p in result.matched if p.company == clients.beta)
+    assert result.matched_by[beta_payment.pk] == BY_AMOUNT
+
+
+def test_resolving_a_payment_queued_with_its_client_allocates_as_chosen(finance, clients):
+    """D6: the reviewer resolves the payment queued with Бета Трейд: 50 000,00 → 245 (48 500,00) and
+    244 (1 500,00 of 12 000,00)."""
+    text = statement_bytes().decode("cp1251").replace("Сумма=48500.00", "Сумма=50000.00")
+    result = bank_statement_import(actor=finance, file=upload(text.encode("cp1251")))
+    waiting = next(p for p in result.queued if p.company_id is not None)
+    payment = bank_payment_resolve(
+        actor=finance,
+        payment=waiting,
+        company=clients.beta,
+        allocations=[clients.beta_245, (clients.beta_244, "1500.00")],
+    )
+    assert payment.review_status == ReviewStatus.RESOLVED
+    assert dict(payment.allocations.values_list("invoice__number", "amount")) == {
+        "245": Decimal("48500.00"),
+        "244": Decimal("1500.00"),
+    }
 
 
 def test_an_overpayment_of_the_named_invoice_is_the_clients_credit(finance, clients):
@@ -205,7 +284,8 @@ def test_a_merged_duplicates_inn_leads_to_the_survivor(finance, head, manager):
     duplicate = company_factory(actor=manager, full_name="ООО «Альфа-Снаб»", inn=ALPHA_INN, kpp="738401002")
     company_services.company_merge(actor=head, survivor=survivor, duplicate=duplicate)
     result = bank_statement_import(actor=finance, file=upload(statement_bytes()))
-    assert result.matched[0].company == survivor
+    # The survivor has no open invoice: the payment waits for review, with the survivor as the client.
+    assert result.queued[0].company == survivor
 
 
 def test_several_clients_with_the_inn_are_told_apart_by_kpp(finance, manager):
@@ -213,7 +293,7 @@ def test_several_clients_with_the_inn_are_told_apart_by_kpp(finance, manager):
     head_office = company_factory(actor=manager, full_name="ООО «Альфа-Снаб»", inn=ALPHA_INN, kpp="738401002")
     company_factory(actor=manager, full_name="ООО «Альфа-Снаб» (филиал)", inn=ALPHA_INN, kpp="738445001")
     result = bank_statement_import(actor=finance, file=upload(statement_bytes()))
-    assert result.matched[0].company == head_office
+    assert result.queued[0].company == head_office  # no open invoice: reviewed, with the client set
 
     text = statement_bytes().decode("cp1251").replace("ПлательщикКПП=738401002", "ПлательщикКПП=")
     text = text.replace("Номер=512", "Номер=513")

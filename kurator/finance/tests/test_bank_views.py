@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import override
 
 from kurator.finance.models import BankStatement, Payment, ReviewStatus
@@ -64,15 +65,56 @@ def test_the_import_message_counts_what_was_added(client, finance, clients):
     assert "Statement imported: 2 matched, 1 sent to review." in response.content.decode()
 
 
-def test_importing_the_same_statement_again_says_nothing_new_was_added(client, finance, clients):
-    """D6: a statement whose every payment was imported before says plainly that nothing is new."""
+def test_importing_the_same_file_again_is_refused_on_the_form(client, finance, clients):
+    """D6: a file identical to one imported is refused on the upload form, naming when and which file it
+    was; no statement is recorded and nothing is added."""
     client.force_login(finance)
     client.post(URL, {"file": upload(statement_bytes())})
-    response = client.post(URL, {"file": upload(statement_bytes())}, follow=True)
-    page = response.content.decode()
-    assert "Nothing new: all 3 payments of this statement were imported before." in page
-    assert "0 matched" not in page
+    statement = BankStatement.objects.get()
+    response = client.post(URL, {"file": upload(statement_bytes())})
+    assert response.status_code == 400
+    day = timezone.localtime(statement.created_at).strftime("%d.%m.%Y")
+    assert (
+        f"This statement was already imported on {day} ({statement.file_name}); nothing was added."
+        in response.content.decode()
+    )
+    assert response.context["form"].errors["file"]
+    assert BankStatement.objects.count() == 1
     assert Payment.objects.count() == 3
+
+
+def test_an_overlapping_statement_says_which_payments_were_imported_before(client, finance, clients):
+    """D6: another file with one new payment imports it and counts the two known as imported before."""
+    client.force_login(finance)
+    client.post(URL, {"file": upload(statement_bytes())})
+    text = statement_bytes().decode("cp1251").replace("Номер=3091", "Номер=3092")
+    response = client.post(URL, {"file": upload(text.encode("cp1251"))}, follow=True)
+    page = response.content.decode()
+    assert "Statement imported: 0 matched, 1 sent to review." in page
+    assert "2 payments were imported before and skipped." in page
+    assert Payment.objects.count() == 4
+
+
+def test_a_payment_queued_with_its_client_preselects_it_on_the_review_page(client, finance, clients):
+    """D6: a payment whose client was found by INN but not its invoice waits with the client chosen and
+    the client's open invoices offered."""
+    text = statement_bytes().decode("cp1251").replace("Сумма=48500.00", "Сумма=50000.00")
+    result = bank_statement_import(actor=finance, file=upload(text.encode("cp1251")))
+    waiting = next(p for p in result.queued if p.company_id is not None)
+    client.force_login(finance)
+    response = client.get(reverse("finance:bank_payment", args=[waiting.pk]))
+    page = response.content.decode()
+    assert response.context["company"] == clients.beta
+    assert 'data-testid="resolve-form"' in page
+    assert "No open invoice of the client matches the number or the amount." in page
+    assert f'value="{clients.beta_244.pk}"' in page and f'value="{clients.beta_245.pk}"' in page
+    response = client.post(
+        reverse("finance:bank_payment", args=[waiting.pk]),
+        {"company": clients.beta.pk, "invoices": [clients.beta_245.pk], "version": waiting.version},
+    )
+    assert response.status_code == 302
+    waiting.refresh_from_db()
+    assert (waiting.review_status, waiting.allocated) == (ReviewStatus.RESOLVED, Decimal("48500.00"))
 
 
 def test_a_malformed_file_is_refused_with_the_line_and_nothing_is_written(client, finance):
@@ -108,7 +150,10 @@ def test_the_queue_lists_pending_payments_with_a_constant_number_of_queries(
     with django_assert_max_num_queries(queries_for_one):
         response = client.get(URL)
     assert response.content.decode().count(reverse("finance:bank_payment", args=[queued[0].pk])) == 1
-    assert Payment.objects.filter(review_status=ReviewStatus.PENDING).count() == 4
+    # 3000 and 5 × (Гамма unknown, Альфа naming the paid 123, Бета with no invoice of 48 500,00 left —
+    # both with their client shown) = 16 queued, 2 dismissed.
+    assert Payment.objects.filter(review_status=ReviewStatus.PENDING).count() == 14
+    assert Payment.objects.filter(review_status=ReviewStatus.PENDING, company__isnull=False).count() == 10
 
 
 def test_the_statement_page_runs_a_constant_number_of_queries(

@@ -10,7 +10,14 @@ from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from kurator.accounts.models import User
-from kurator.finance.models import Allocation, CollectionAction, Invoice, Payment
+from kurator.finance.models import (
+    Allocation,
+    CollectionAction,
+    Invoice,
+    Payment,
+    PaymentSource,
+    ReviewStatus,
+)
 from kurator.finance.tests.factories_receivables import invoice_factory, payment_factory
 from tests.factories import company_factory
 
@@ -223,3 +230,21 @@ def test_company_receivables_endpoint(manager, finance, company):
         "credit": "25.00",
     }
     assert api(manager).get("/api/v1/companies/999999/receivables/").status_code == 404
+
+
+def test_payments_api_leaves_out_bank_payments_awaiting_review_or_dismissed(manager, finance, company):
+    """D6: pending and dismissed bank payments are not listed (nor their amount counted as credit) by
+    /api/v1/payments/, with or without ?with_credit=true; the review queue is /api/v1/bank-payments/."""
+    kept = payment_factory(actor=finance, company=company, amount="100.00")
+    for key, status in (("k-pending", ReviewStatus.PENDING), ("k-dismissed", ReviewStatus.DISMISSED)):
+        payment_factory(
+            actor=finance,
+            company=company,
+            amount="12345.67",
+            source=PaymentSource.BANK,
+            bank_key=key,
+            review_status=status,
+        )
+    for query in ("", "?with_credit=true", f"?company={company.pk}"):
+        data = api(finance).get("/api/v1/payments/" + query).json()
+        assert [row["id"] for row in data["results"]] == [kept.pk], query

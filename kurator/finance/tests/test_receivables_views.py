@@ -12,7 +12,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from kurator.finance.models import Allocation, CollectionAction, Invoice, InvoiceStatus, Payment
+from kurator.finance.models import (
+    Allocation,
+    CollectionAction,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentSource,
+    ReviewStatus,
+)
 from kurator.finance.tests.factories_receivables import invoice_factory, payment_factory
 from tests.factories import company_factory
 
@@ -200,3 +208,29 @@ def test_collection_form_adds_to_the_log_and_refuses_a_promise_without_a_date(
     assert response.status_code == 400 and "promised to pay by" in response.content.decode()
     assert login(other_manager).post(url, {"kind": "call", "happened_on": "2025-04-01"}).status_code == 403
     assert CollectionAction.objects.count() == 1
+
+
+def test_payment_list_leaves_out_bank_payments_awaiting_review_or_dismissed(finance, company):
+    """D6: a bank payment awaiting review (even with the client found by INN) or dismissed as not a
+    client payment is not the client's money: neither listed nor shown as its credit in the payments list
+    or on the client's tab; the bank review queue shows them."""
+    kept = payment_factory(actor=finance, company=company, amount="100.00", reference="KEPT-1")
+    for number, status in (("PEND-1", ReviewStatus.PENDING), ("DISM-1", ReviewStatus.DISMISSED)):
+        payment_factory(
+            actor=finance,
+            company=company,
+            amount="12345.67",
+            reference=number,
+            source=PaymentSource.BANK,
+            bank_key=number,
+            review_status=status,
+        )
+    client = login(finance)
+    page = client.get(reverse("finance:payments")).content.decode()
+    assert "KEPT-1" in page
+    assert "PEND-1" not in page and "DISM-1" not in page and "12 345,67" not in page
+    page = client.get(reverse("finance:payments") + f"?company={company.pk}").content.decode()
+    assert "12 345,67" not in page
+    tab = client.get(reverse("finance:company_receivables", args=[company.pk])).content.decode()
+    assert "12 345,67" not in tab
+    assert kept.credit == Decimal("100.00")

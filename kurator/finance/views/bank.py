@@ -118,8 +118,9 @@ def bank_statement(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "finance_tab": "bank",
             "statement": statement,
-            "matched": [p for p in payments if p.company_id is not None],
-            "queued": [p for p in payments if p.company_id is None],
+            # Sent to review: pending, or reviewed since (a payment waiting may already name its client).
+            "matched": [p for p in payments if p.review_status == ReviewStatus.NONE],
+            "queued": [p for p in payments if p.review_status != ReviewStatus.NONE],
         },
     )
 
@@ -141,12 +142,16 @@ def _invoice_choices(invoices: list[Any]) -> list[tuple[int, str]]:
 
 @require(PERMISSION)
 def bank_payment(request: HttpRequest, pk: int) -> HttpResponse:
-    """D6: review a queued payment: find the client by name or INN, choose invoices, resolve; or dismiss."""
+    """D6: review a queued payment: find the client by name or INN (preselected when the import found it by
+    INN but not its invoice), choose invoices, resolve; or dismiss."""
     actor = _actor(request)
     payment = _payment(request, pk)
     query = (request.GET.get("q") or "").strip()[:200]
     company = None
     company_id = request.POST.get("company") if request.method == "POST" else request.GET.get("company")
+    if not company_id and request.method != "POST" and not query and payment.company_id is not None:
+        # The client found by INN, whose invoice the import could not tell: preselected.
+        company_id = str(payment.company_id)
     if company_id:
         try:
             company = selectors.visible_companies_by_id(actor=actor, company_id=int(company_id))
