@@ -253,7 +253,8 @@ def _collection(rng: random.Random, company: Company, finance: User, today: date
         actor=finance,
         company=company,
         kind=CollectionKind.CALL,
-        happened_on=invoice.due_on + timedelta(days=3),
+        # An invoice only just overdue was called about today, not in the future (the service refuses that).
+        happened_on=min(today, invoice.due_on + timedelta(days=3)),
         outcome=COLLECTION_OUTCOMES[CollectionKind.CALL],
         invoice=invoice,
     )
@@ -262,7 +263,7 @@ def _collection(rng: random.Random, company: Company, finance: User, today: date
             actor=finance,
             company=company,
             kind=CollectionKind.CLAIM,
-            happened_on=invoice.due_on + timedelta(days=30),
+            happened_on=min(today, invoice.due_on + timedelta(days=30)),
             outcome=COLLECTION_OUTCOMES[CollectionKind.CLAIM],
             invoice=invoice,
         )

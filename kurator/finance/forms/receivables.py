@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kurator.core.forms import MoneyField
 from kurator.finance.models import (
     OPEN_INVOICE_STATUSES,
+    PURCHASE_STATUSES,
     CollectionKind,
     Contract,
     Invoice,
@@ -59,7 +61,12 @@ class InvoiceForm(forms.Form):
         contract_field: Any = self.fields["contract"]
         contract_field.queryset = Contract.objects.filter(company=company).order_by("-signed_on", "-id")
         order_field: Any = self.fields["order"]
-        order_field.queryset = Order.objects.filter(company=company).order_by("-ordered_on", "-id")
+        # Only a purchase is invoiced (not a draft or a cancelled order); the order an invoice already names
+        # stays on the list.
+        purchases = Q(status__in=PURCHASE_STATUSES)
+        if invoice is not None and invoice.order_id is not None:
+            purchases |= Q(pk=invoice.order_id)
+        order_field.queryset = Order.objects.filter(purchases, company=company).order_by("-ordered_on", "-id")
 
 
 class CancelForm(forms.Form):
@@ -82,18 +89,24 @@ class PaymentForm(forms.Form):
     def __init__(self, data: Any = None, *, invoices: list[Invoice]) -> None:
         super().__init__(data)
         self.invoices = invoices
+        # Problems of the allocation as a whole (more than the payment, …), shown above the table.
+        self.allocation_errors: list[str] = []
         for invoice in invoices:
             self.fields[f"alloc_{invoice.pk}"] = MoneyField(label=invoice.number, required=False)
 
     def allocation_rows(self) -> list[tuple[Invoice, Any]]:
         return [(invoice, self[f"alloc_{invoice.pk}"]) for invoice in self.invoices]
 
+    def value_for(self, field: str) -> Any:
+        """The parsed value, or what was typed when the form could not parse it (the service then names the
+        problem too); call after ``is_valid()``."""
+        if field in self.cleaned_data:
+            return self.cleaned_data[field]
+        return self[field].value()
+
     def allocations(self) -> list[tuple[Invoice, Any]]:
-        return [
-            (invoice, self.cleaned_data[f"alloc_{invoice.pk}"])
-            for invoice in self.invoices
-            if self.cleaned_data.get(f"alloc_{invoice.pk}") not in (None, "")
-        ]
+        given = [(invoice, self.value_for(f"alloc_{invoice.pk}")) for invoice in self.invoices]
+        return [(invoice, value) for invoice, value in given if value not in (None, "")]
 
 
 class AllocateForm(forms.Form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -10,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from kurator.core.models import TimeStamped
+from kurator.core.text import fold
 from kurator.finance.models.common import money_field
 
 
@@ -18,6 +21,11 @@ class InvoiceStatus(models.TextChoices):
     PARTLY_PAID = "partly_paid", _("Partly paid")
     PAID = "paid", pgettext_lazy("invoice", "Paid")
     CANCELLED = "cancelled", pgettext_lazy("invoice", "Cancelled")
+
+
+def invoice_number_key(number: str | None) -> str:
+    """What two invoice numbers are compared by: case (Cyrillic too) and spaces do not count."""
+    return fold(number)[:50]
 
 
 # Invoices that still make up receivables.
@@ -45,6 +53,9 @@ class Invoice(TimeStamped):
         related_name="invoices",
     )
     number = models.CharField(pgettext_lazy("invoice", "number"), max_length=50)
+    # The number folded (case, Cyrillic too, and spaces: ``kurator.core.text.fold``), set on every save:
+    # «dup-1 » and «DUP-1» are the same number, which a unique constraint on ``number`` alone let through.
+    number_key = models.CharField(max_length=50, editable=False, default="")
     # The year of ``issued_on``, stored: "unique per year" is then a plain unique constraint on both engines.
     year = models.PositiveSmallIntegerField(_("year"), editable=False)
     issued_on = models.DateField(_("invoice date"))
@@ -80,8 +91,8 @@ class Invoice(TimeStamped):
         ordering = ["-issued_on", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["year", "number"],
-                name="invoice_number_unique_per_year",
+                fields=["year", "number_key"],
+                name="invoice_number_key_unique_per_year",
                 violation_error_message=_("An invoice with this number was already issued this year."),
             ),
             models.CheckConstraint(
@@ -108,6 +119,13 @@ class Invoice(TimeStamped):
 
     def __str__(self) -> str:
         return self.number
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.number_key = invoice_number_key(self.number)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "number" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "number_key"}
+        super().save(*args, **kwargs)
 
     @property
     def balance(self) -> object:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, Min, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -333,11 +333,44 @@ def company_credit_payments(*, company: Company | int) -> list[Payment]:
 def company_collection_actions(
     *, company: Company, limit: int = COLLECTION_LOG_LIMIT
 ) -> list[CollectionAction]:
-    return list(
-        CollectionAction.objects.filter(company=company)
-        .select_related("invoice", "author")
-        .order_by("-happened_on", "-id")[:limit]
+    """The client's collection log, newest first, each broken promise marked ``kept_late`` when the debt
+    was paid after all (two queries)."""
+    return mark_promises_kept_late(
+        list(
+            CollectionAction.objects.filter(company=company)
+            .select_related("invoice", "author")
+            .order_by("-happened_on", "-id")[:limit]
+        )
     )
+
+
+def mark_promises_kept_late(actions: list[CollectionAction]) -> list[CollectionAction]:
+    """Set ``kept_late`` on each action: a promise flagged broken (not paid by the promised date) whose debt
+    was paid since — the invoice it names is paid, or, for a promise about the client's overdue receivables,
+    nothing due before the promised date is still open. It is shown as kept late, not broken, and is not
+    counted among the broken promises. At most one query (the clients' earliest open due dates)."""
+    broken = [a for a in actions if a.promise_kept is False]
+    general = {a.company_id for a in broken if a.invoice_id is None}
+    earliest: dict[int, date] = {}
+    if general:
+        earliest = dict(
+            Invoice.objects.filter(company_id__in=general, status__in=OPEN_INVOICE_STATUSES)
+            .values("company_id")
+            .annotate(first=Min("due_on"))
+            .values_list("company_id", "first")
+        )
+    for action in actions:
+        action.kept_late = False  # type: ignore[attr-defined]
+        if action.promise_kept is not False:
+            continue
+        if action.invoice_id is not None:
+            action.kept_late = action.invoice.status == InvoiceStatus.PAID  # type: ignore[attr-defined,union-attr]
+        else:
+            first = earliest.get(action.company_id)
+            action.kept_late = first is None or (  # type: ignore[attr-defined]
+                action.promised_on is not None and first >= action.promised_on
+            )
+    return actions
 
 
 def collection_action_list(*, actor: Any, company: Any = None, invoice: Any = None) -> QuerySet[Any]:
@@ -361,7 +394,12 @@ def collection_action_get(*, actor: Any, pk: Any) -> CollectionAction:
 
 
 def broken_promises_count(*, company: Company) -> int:
-    return CollectionAction.objects.filter(company=company, promise_kept=False).count()
+    """Broken promises whose debt is still unpaid (a promise kept late does not count)."""
+    actions = list(
+        CollectionAction.objects.filter(company=company, promise_kept=False).select_related("invoice")
+    )
+    marked = mark_promises_kept_late(actions)
+    return len([action for action in marked if not action.kept_late])  # type: ignore[attr-defined]
 
 
 def paginate(queryset: Any, page: Any, per_page: int = 50) -> Page:

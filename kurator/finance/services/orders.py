@@ -54,6 +54,7 @@ from kurator.activities.services import notify
 from kurator.companies.models import Company, ProductCategory
 from kurator.core.cleaning import clean_date, clean_money, one_line, record_by_id, reject_unknown
 from kurator.core.errors import EditConflict, FieldErrors
+from kurator.core.money import format_rub
 from kurator.core.text import fold
 from kurator.finance.models import (
     PURCHASE_STATUSES,
@@ -145,12 +146,6 @@ def _save(record: Any, actor: User | None, reason: str = "") -> None:
     record._history_user = actor
     record._change_reason = (reason or "")[:HISTORY_REASON_LENGTH] or None
     record.save()
-
-
-def _rub(value: Decimal) -> str:
-    from kurator.ui.templatetags.ui import rub
-
-    return rub(value)
 
 
 # Catalogue ------------------------------------------------------------------------------------------------
@@ -472,7 +467,10 @@ def _total(lines: list[CleanLine]) -> Decimal:
 
 
 def _lines_summary(lines: list[CleanLine]) -> str:
-    return gettext("Lines: %(count)d, total %(total)s") % {"count": len(lines), "total": _rub(_total(lines))}
+    return gettext("Lines: %(count)d, total %(total)s") % {
+        "count": len(lines),
+        "total": format_rub(_total(lines)),
+    }
 
 
 # Orders ---------------------------------------------------------------------------------------------------
@@ -624,7 +622,11 @@ def credit_check(*, company: Company, order: Order, today: date | None = None) -
                     "Credit limit exceeded: with this order the client would owe %(exposure)s against a "
                     "limit of %(limit)s (over by %(excess)s)."
                 )
-                % {"exposure": _rub(after), "limit": _rub(limit), "excess": _rub(after - limit)},
+                % {
+                    "exposure": format_rub(after),
+                    "limit": format_rub(limit),
+                    "excess": format_rub(after - limit),
+                },
                 "exposure": str(after),
                 "limit": str(limit),
                 "excess": str(after - limit),
@@ -644,7 +646,7 @@ def credit_check(*, company: Company, order: Order, today: date | None = None) -
                         "number": invoice["number"],
                         "days": invoice["days"],
                         "allowed": days_allowed,
-                        "balance": _rub(invoice["balance"]),
+                        "balance": format_rub(invoice["balance"]),
                     },
                     "invoice": invoice["id"],
                     "number": invoice["number"],

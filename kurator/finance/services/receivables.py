@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.decorators import ensure
@@ -28,8 +29,10 @@ from kurator.accounts.models import User
 from kurator.companies.models import Company
 from kurator.core.cleaning import clean_date, clean_money, one_line, record_by_id, reject_unknown
 from kurator.core.errors import EditConflict, FieldErrors
+from kurator.core.money import format_rub
 from kurator.finance.models import (
     OPEN_INVOICE_STATUSES,
+    PURCHASE_STATUSES,
     Allocation,
     CollectionAction,
     CollectionKind,
@@ -42,8 +45,10 @@ from kurator.finance.models import (
     ReviewStatus,
 )
 from kurator.finance.models.common import ZERO
+from kurator.finance.models.receivables import invoice_number_key
 
 __all__ = [
+    "AllocationError",
     "allocation_remove",
     "collection_action_create",
     "collection_action_update",
@@ -121,7 +126,8 @@ def _same_client(
 
 
 def _number_taken(number: str, year: int, exclude_pk: int | None = None) -> bool:
-    taken = Invoice.objects.filter(year=year, number=number)
+    """Whether the year has this number already, whatever its case (Cyrillic too) and spaces."""
+    taken = Invoice.objects.filter(year=year, number_key=invoice_number_key(number))
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     return taken.exists()
@@ -139,6 +145,24 @@ def _duplicate_number_error(number: str, year: int) -> ValidationError:
             ]
         }
     )
+
+
+def _invoiceable_order(errors: FieldErrors, order: Order | None) -> Order | None:
+    """An invoice is issued for a purchase: a confirmed, shipped or completed order, not a draft or a
+    cancelled one."""
+    if order is None:
+        return None
+    # The status as stored (an instance passed in may predate its confirmation).
+    order.status = Order.objects.filter(pk=order.pk).values_list("status", flat=True).get()
+    if order.status not in PURCHASE_STATUSES:
+        errors.add(
+            "order",
+            _("Order %(number)s is %(status)s: only a confirmed, shipped or completed order is invoiced.")
+            % {"number": order, "status": order.get_status_display().lower()},
+            code="order_not_purchase",
+        )
+        return None
+    return order
 
 
 def _save_invoice(invoice: Invoice, actor: User | None, reason: str = "") -> None:
@@ -182,7 +206,9 @@ def invoice_create(
     linked_contract = _same_client(
         errors, Contract, "contract", contract, client, _("Choose a contract of this client.")
     )
-    linked_order = _same_client(errors, Order, "order", order, client, _("Choose an order of this client."))
+    linked_order = _invoiceable_order(
+        errors, _same_client(errors, Order, "order", order, client, _("Choose an order of this client."))
+    )
     due = clean_date(errors, "due_on", due_on)
     if due is None and issued is not None and "due_on" not in errors.errors:
         term = linked_contract.payment_term_days if linked_contract is not None else 0
@@ -250,7 +276,8 @@ def invoice_update(
         if cleaned["amount"] is not None and cleaned["amount"] < invoice.paid:
             errors.add(
                 "amount",
-                _("The amount cannot be less than what is already paid (%(paid)s).") % {"paid": invoice.paid},
+                _("The amount cannot be less than what is already paid (%(paid)s).")
+                % {"paid": format_rub(invoice.paid)},
                 code="below_paid",
             )
     if "contract" in fields:
@@ -266,6 +293,9 @@ def invoice_update(
         cleaned["order"] = _same_client(
             errors, Order, "order", fields["order"], invoice.company, _("Choose an order of this client.")
         )
+        if cleaned["order"] is not None and cleaned["order"].pk != invoice.order_id:
+            # The order the invoice already names stays (it may have been cancelled since).
+            _invoiceable_order(errors, cleaned["order"])
     if "notes" in fields:
         cleaned["notes"] = str(fields["notes"] or "").strip()
     issued = cleaned.get("issued_on") or invoice.issued_on
@@ -372,6 +402,28 @@ def _lock_invoices(ids: Iterable[int]) -> dict[int, Invoice]:
     }
 
 
+class AllocationError(ValidationError):
+    """«Invoice N: …» of ``allocations``; also says which invoice (``invoice_id``) and the problem alone
+    (``text``), so that a form shows it on the invoice's row."""
+
+    def __init__(self, message: Any, *, code: str, invoice_id: int, text: Any) -> None:
+        super().__init__(message, code=code)
+        self.invoice_id = invoice_id
+        self.text = text
+
+
+def _allocation_error(errors: FieldErrors, invoice: Invoice, problem: Any, code: str) -> None:
+    errors.add(
+        "allocations",
+        AllocationError(
+            _("Invoice %(number)s: %(problem)s") % {"number": invoice.number, "problem": problem},
+            code=code,
+            invoice_id=invoice.pk,
+            text=problem,
+        ),
+    )
+
+
 def _clean_allocations(
     errors: FieldErrors, company: Company | None, allocations: Iterable[Any], rest: Decimal | None
 ) -> list[tuple[Invoice, Decimal]]:
@@ -411,29 +463,22 @@ def _clean_allocations(
             errors.add("allocations", _("Choose an invoice of this client."), code="invalid_choice")
             continue
         if invoice.status not in OPEN_INVOICE_STATUSES:
-            errors.add(
-                "allocations",
-                _("Invoice %(number)s is not awaiting payment.") % {"number": invoice.number},
-                code="invoice_closed",
-            )
+            _allocation_error(errors, invoice, _("The invoice is not awaiting payment."), "invoice_closed")
             continue
         inner = FieldErrors()
         amount = clean_money(inner, "amount", value)
         if amount is None:
             message = inner.errors["amount"][0].messages[0] if inner.errors else _("Enter the amount.")
-            errors.add(
-                "allocations",
-                _("Invoice %(number)s: %(problem)s") % {"number": invoice.number, "problem": message},
-                code="invalid_amount",
-            )
+            _allocation_error(errors, invoice, message, "invalid_amount")
             continue
         balance = invoice.amount - invoice.paid
         if amount > balance:
-            errors.add(
-                "allocations",
-                _("Invoice %(number)s: %(amount)s is more than its balance of %(balance)s.")
-                % {"number": invoice.number, "amount": amount, "balance": balance},
-                code="beyond_balance",
+            _allocation_error(
+                errors,
+                invoice,
+                _("%(amount)s is more than its balance of %(balance)s.")
+                % {"amount": format_rub(amount), "balance": format_rub(balance)},
+                "beyond_balance",
             )
             continue
         cleaned.append((invoice, amount))
@@ -442,7 +487,7 @@ def _clean_allocations(
         errors.add(
             "allocations",
             _("The allocations (%(total)s) exceed what the payment has left to allocate (%(rest)s).")
-            % {"total": total, "rest": rest},
+            % {"total": format_rub(total), "rest": format_rub(rest)},
             code="beyond_payment",
         )
     return cleaned
@@ -460,7 +505,7 @@ def _add_allocation(payment: Payment, invoice: Invoice, amount: Decimal, actor: 
 def _allocation_reason(payment: Payment, invoice: Invoice, amount: Decimal) -> str:
     return str(
         _("Payment %(payment)s allocated %(amount)s to invoice %(invoice)s")
-        % {"payment": payment, "amount": amount, "invoice": invoice.number}
+        % {"payment": payment, "amount": format_rub(amount), "invoice": invoice.number}
     )
 
 
@@ -576,7 +621,7 @@ def payment_update(
             errors.add(
                 "amount",
                 _("The amount cannot be less than what is allocated to invoices (%(allocated)s).")
-                % {"allocated": payment.allocated},
+                % {"allocated": format_rub(payment.allocated)},
                 code="below_allocated",
             )
     if "reference" in fields:
@@ -684,7 +729,7 @@ def allocation_remove(*, actor: User, allocation: Allocation, reason: str = "") 
         )
     note = str(
         _("Allocation of %(amount)s from payment %(payment)s to invoice %(invoice)s removed")
-        % {"amount": current.amount, "payment": payment, "invoice": invoice.number}
+        % {"amount": format_rub(current.amount), "payment": payment, "invoice": invoice.number}
     )
     text = " ".join(str(reason or "").split())
     if text:
@@ -739,6 +784,8 @@ def _clean_collection(
         cleaned["kind"] = kind
     if "happened_on" in values:
         cleaned["happened_on"] = _required_date(errors, "happened_on", values["happened_on"])
+        if cleaned["happened_on"] is not None and cleaned["happened_on"] > timezone.localdate():
+            errors.add("happened_on", _("The date of the action cannot be in the future."), code="in_future")
     if "outcome" in values:
         cleaned["outcome"] = str(values["outcome"] or "").strip()
     if "invoice" in values:

@@ -12,10 +12,12 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -200,7 +202,9 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "today": timezone.localdate(),
             "invoice": invoice,
             "allocations": list(selectors.invoice_allocations(invoice)),
-            "actions": list(selectors.collection_action_list(actor=me, invoice=invoice.pk)[:50]),
+            "actions": selectors.mark_promises_kept_late(
+                list(selectors.collection_action_list(actor=me, invoice=invoice.pk)[:50])
+            ),
             "may_change": can(me, "finance.change_invoice", invoice)
             and invoice.status != InvoiceStatus.CANCELLED,
             "may_cancel": can(me, "finance.change_invoice", invoice)
@@ -247,24 +251,50 @@ def payment_create(request: HttpRequest) -> HttpResponse:
     ensure(request.user, "finance.change_payment", company)
     open_invoices = selectors.company_open_invoices(company=company)
     form = PaymentForm(request.POST or None, invoices=open_invoices)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    if request.method == "POST":
+        # Every field is checked, not only those the form could parse: the service is asked too (with what
+        # the user typed in a box the form refused) and nothing it would write is kept while the form has
+        # errors, so «-5» in the amount is reported next to «abc» in an allocation box.
+        valid = form.is_valid()
         try:
-            payment = services.payment_create(
-                actor=_actor(request),
-                company=company,
-                paid_on=data["paid_on"],
-                amount=data["amount"],
-                reference=data["reference"],
-                purpose=data["purpose"],
-                allocations=form.allocations(),
-            )
+            with transaction.atomic():
+                payment = services.payment_create(
+                    actor=_actor(request),
+                    company=company,
+                    paid_on=form.value_for("paid_on"),
+                    amount=form.value_for("amount"),
+                    reference=form.value_for("reference") or "",
+                    purpose=form.value_for("purpose") or "",
+                    allocations=form.allocations(),
+                )
+                if not valid:
+                    transaction.set_rollback(True)
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            _apply_payment_errors(form, exc)
         else:
-            messages.success(request, _("Payment recorded."))
-            return redirect("finance:payment_detail", pk=payment.pk)
+            if valid:
+                messages.success(request, _("Payment recorded."))
+                return redirect("finance:payment_detail", pk=payment.pk)
     return render(request, "finance/payments_form.html", {"form": form, "company": company})
+
+
+def _apply_payment_errors(form: PaymentForm, exc: ValidationError) -> None:
+    """The service's errors next to their fields: an allocation's on its invoice's row, the others of the
+    allocations above the table; a field the form already marked keeps the form's message."""
+    if not hasattr(exc, "error_dict"):
+        apply_service_errors(form, exc)
+        return
+    for error in exc.error_dict.pop("allocations", []):
+        box = f"alloc_{getattr(error, 'invoice_id', '')}"
+        if isinstance(error, services.AllocationError) and box in form.fields:
+            if not form.has_error(box):
+                form.add_error(box, capfirst(str(error.text)))
+        else:
+            form.allocation_errors.extend(error.messages)
+    for field in [f for f in exc.error_dict if f in form.fields and form.has_error(f)]:
+        del exc.error_dict[field]
+    if exc.error_dict:
+        apply_service_errors(form, exc)
 
 
 @require(VIEW)
@@ -376,7 +406,10 @@ def _render_tab(
         "finance/receivables_tab.html",
         receivables=summary,
         bucket_rows=[(b, summary["buckets"][b.key]) for b in selectors.BUCKETS],
-        broken_count=sum(1 for a in actions if a.promise_kept is False),
+        # A promise kept late (the debt paid after the promised date) is not broken any more.
+        broken_count=len(
+            [a for a in actions if a.promise_kept is False and not a.kept_late]  # type: ignore[attr-defined]
+        ),
         today=timezone.localdate(),
         open_invoices=selectors.company_open_invoices(company=company, limit=100),
         recent_payments=selectors.company_recent_payments(company=company),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.core.signals import setting_changed
 from django.templatetags.static import static
 from django.utils.html import format_html
 
+from kurator.core.money import format_rub
 from kurator.ui import vendor
 
 register = template.Library()
@@ -115,24 +115,7 @@ def form_errors(form: forms.BaseForm) -> dict[str, Any]:
     }
 
 
-NBSP = "\u00a0"
-
-
 @register.filter
 def rub(value: Any, sign: bool = True) -> str:
-    """``1234567.89`` → ``1 234 567,89 ₽`` (thin groups by non-breaking spaces, comma decimals); ``—`` for
-    nothing. Whole amounts keep their kopecks: money is shown to the kopeck everywhere."""
-    if value is None or value == "":
-        return "—"
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        return str(value)
-    negative = amount < 0
-    whole, _sep, cents = f"{abs(amount):.2f}".partition(".")
-    groups: list[str] = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    text = f"{'−' if negative else ''}{NBSP.join(groups)},{cents}"
-    return f"{text}{NBSP}₽" if sign else text
+    """``1234567.89`` → ``1 234 567,89 ₽``; ``—`` for nothing (``kurator.core.money.format_rub``)."""
+    return format_rub(value, sign)
