@@ -12,6 +12,7 @@ from kurator.accounts.models import User
 from kurator.companies.models import Company
 from kurator.core.forms import MoneyField
 from kurator.finance.models import Contract, ContractStatus, Obligation, ObligationParty
+from kurator.finance.services.contracts import CONTRACT_FIELDS
 from kurator.sales.models import Deal
 
 
@@ -56,26 +57,9 @@ class ContractForm(forms.Form):
     ) -> None:
         values: dict[str, Any] = dict(initial or {})
         if contract is not None:
-            values = {
-                name: getattr(contract, name)
-                for name in (
-                    "number",
-                    "subject",
-                    "status",
-                    "amount",
-                    "signed_on",
-                    "valid_from",
-                    "valid_until",
-                    "execution_planned_on",
-                    "executed_on",
-                    "terminated_on",
-                    "payment_term_days",
-                    "prepayment_percent",
-                    "delivery_terms",
-                    "notes",
-                    "version",
-                )
-            }
+            # The deal is chosen by id below; every other field the service takes is shown as it is now.
+            fields = (*(name for name in CONTRACT_FIELDS if name != "deal"), "version")
+            values = {name: getattr(contract, name) for name in fields}
             values["deal"] = contract.deal_id
         super().__init__(data, initial=values)
         self.fields["deal"].queryset = Deal.objects.filter(company=company).order_by("-created_at")  # type: ignore[attr-defined]
