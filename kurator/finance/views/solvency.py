@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kurator.access.decorators import ensure, require
 from kurator.access.policy import can
@@ -40,13 +41,16 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _display(value: Any, unit: str) -> str:
-    """A factor's or ratio's value as the page shows it: ``1,85``, ``35,2 %``, ``12``; ``—`` when unknown."""
+    """A value as the page shows it: ``1,85``, ``35,2 %``, ``12 days``; ``—`` when unknown."""
     if value is None:
         return "—"
     if unit == "percent":
         return f"{number_format(value * 100, decimal_pos=1)} %"
     if unit == "ratio":
         return number_format(value, decimal_pos=2)
+    if unit == "days":
+        days = int(value)
+        return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
     return number_format(value, decimal_pos=0) if isinstance(value, int) else number_format(value, 1)
 
 
