@@ -189,12 +189,17 @@ def receivables_ageing(
     paginator = FewRowsPaginator(debtors, per_page)
     page_obj = paginator.get_page(page)
     rows = list(page_obj.object_list)
-    names = dict(
-        Company.objects.filter(pk__in=[row["company_id"] for row in rows]).values_list("pk", "short_name")
-    )
+    # The head of sales' first question about a debtor is whose client it is: the curator comes with the name.
+    companies = Company.objects.select_related("curator").only("pk", "short_name", "curator")
+    names = {c.pk: c for c in companies.filter(pk__in=[row["company_id"] for row in rows])}
     result["debtors"] = page_obj
     result["rows"] = [
-        {"company_id": row["company_id"], "company_name": names.get(row["company_id"], ""), **_shape(row)}
+        {
+            "company_id": row["company_id"],
+            "company_name": names[row["company_id"]].short_name if row["company_id"] in names else "",
+            "curator": names[row["company_id"]].curator.short_name if row["company_id"] in names else "",
+            **_shape(row),
+        }
         for row in rows
     ]
     result["today"] = today

@@ -107,6 +107,8 @@ def test_ageing_of_all_clients_totals_and_top_debtors(
     assert [(r["company_id"], r["overdue"]) for r in rows] == [(b.pk, D("300.00")), (company.pk, D("100.00"))]
     assert rows[1]["buckets"]["not_due"] == D("50.00")
     assert rows[1]["total"] == D("150.00")
+    # Whose client each debtor is, read with the names (no query per row).
+    assert [r["curator"] for r in rows] == [manager.short_name, manager.short_name]
 
 
 def test_invoice_list_drills_down_by_bucket(finance, manager, company):
