@@ -127,6 +127,18 @@ def company_list(
     return qs.order_by(*SORTS.get(sort, SORTS["name"]))
 
 
+# How many clients a "which client?" picker offers at once (the bank review, a new invoice or payment).
+COMPANY_CHOICES = 20
+
+
+def company_choices(*, actor: User, query: str) -> list[Company]:
+    """Live clients whose name or INN holds ``query``, for a picker: the company list's own search. Nothing
+    for a query shorter than two characters (it would match half the base)."""
+    if len(" ".join((query or "").split())) < 2:
+        return []
+    return list(company_list(actor=actor, search=query)[:COMPANY_CHOICES])
+
+
 def sources_in_tree_order(queryset: QuerySet[ContactSource] | None = None) -> QuerySet[ContactSource]:
     """Contact sources as the dictionary shows them (S2): top-level sources by position and name, each
     followed by its own sub-sources by position and name. One query, ordered by the database."""

@@ -12,7 +12,6 @@ from django.db.models import Prefetch, QuerySet
 
 from kurator.access.scoping import visible_companies
 from kurator.companies.models import Company
-from kurator.companies.selectors import company_list
 from kurator.finance.models import (
     OPEN_INVOICE_STATUSES,
     Allocation,
@@ -22,8 +21,6 @@ from kurator.finance.models import (
     PaymentSource,
     ReviewStatus,
 )
-
-COMPANY_CHOICES = 20
 
 
 def bank_statements(*, actor: Any) -> QuerySet[BankStatement]:
@@ -60,14 +57,6 @@ def recently_reviewed(*, actor: Any, limit: int = 10) -> list[Payment]:
 
 def statement_payments(*, actor: Any, statement: BankStatement) -> list[Payment]:
     return list(_with_allocations(statement.payments.all()).order_by("id"))
-
-
-def company_choices(*, actor: Any, query: str) -> list[Company]:
-    """Live clients whose name or INN holds ``query`` (the payer search of the review page): the company
-    list's own search."""
-    if len(" ".join((query or "").split())) < 2:
-        return []
-    return list(company_list(actor=actor, search=query)[:COMPANY_CHOICES])
 
 
 def open_invoices(*, actor: Any, company: Company) -> list[Invoice]:

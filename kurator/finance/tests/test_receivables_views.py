@@ -234,3 +234,21 @@ def test_payment_list_leaves_out_bank_payments_awaiting_review_or_dismissed(fina
     tab = client.get(reverse("finance:company_receivables", args=[company.pk])).content.decode()
     assert "12 345,67" not in tab
     assert kept.credit == Decimal("100.00")
+
+
+@pytest.mark.parametrize("url_name", ["finance:invoice_create", "finance:payment_create"])
+def test_new_invoice_or_payment_from_the_finance_pages_first_asks_which_client(url_name, finance, company):
+    """D6: finance starts an invoice or a payment from the Finance pages: the client is found by name or INN,
+    and the choice leads to the form for that client."""
+    client = login(finance)
+    page = client.get(reverse(url_name))
+    assert page.status_code == 200 and b'data-testid="pick-client"' in page.content
+    found = client.get(reverse(url_name), {"q": company.inn})
+    assert f'href="?company={company.pk}"'.encode() in found.content
+    form = client.get(reverse(url_name), {"company": company.pk})
+    assert form.status_code == 200 and b'data-testid="pick-client"' not in form.content
+
+
+def test_the_client_picker_is_closed_to_who_may_not_enter_invoices(manager):
+    """D6: a manager reads invoices but does not enter them."""
+    assert login(manager).get(reverse("finance:invoice_create")).status_code == 403

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from kurator.access.decorators import require
 from kurator.accounts.models import User
+from kurator.companies.selectors import company_choices
 from kurator.core.errors import EditConflict
 from kurator.core.forms import apply_service_errors
 from kurator.core.pagination import FewRowsPaginator
@@ -186,7 +187,7 @@ def bank_payment(request: HttpRequest, pk: int) -> HttpResponse:
             "finance_tab": "bank",
             "payment": payment,
             "query": query,
-            "choices": selectors.company_choices(actor=actor, query=query) if query else [],
+            "choices": company_choices(actor=actor, query=query) if query else [],
             "company": company,
             "invoices": invoices,
             "form": form,

@@ -26,6 +26,7 @@ from kurator.access.policy import can
 from kurator.access.scoping import access_company_by_id
 from kurator.accounts.models import User
 from kurator.companies.models import Company
+from kurator.companies.selectors import company_choices
 from kurator.companies.views import follows_merged, render_dossier
 from kurator.core.errors import EditConflict
 from kurator.core.forms import apply_service_errors
@@ -51,6 +52,26 @@ def _actor(request: HttpRequest) -> User:
 
 def _company_from(request: HttpRequest) -> Company:
     return access_company_by_id(request.user, request.GET.get("company") or request.POST.get("company") or "")
+
+
+def _wants_client(request: HttpRequest) -> bool:
+    return not (request.GET.get("company") or request.POST.get("company"))
+
+
+def _pick_client(request: HttpRequest, title: str, tab: str) -> HttpResponse:
+    """The first step of a new invoice or payment opened from the Finance pages: which client (by name or
+    INN); the chosen one comes back to the same page with ``?company=``."""
+    query = " ".join((request.GET.get("q") or "").split())[:100]
+    return render(
+        request,
+        "finance/pick_client.html",
+        {
+            "finance_tab": tab,
+            "title": title,
+            "q": query,
+            "choices": company_choices(actor=_actor(request), query=query),
+        },
+    )
 
 
 # The finance page: ageing of all receivables ----------------------------------------------------------------
@@ -122,6 +143,8 @@ def invoices(request: HttpRequest) -> HttpResponse:
 
 @require("finance.change_invoice")
 def invoice_create(request: HttpRequest) -> HttpResponse:
+    if _wants_client(request):
+        return _pick_client(request, _("New invoice"), "invoices")
     company = _company_from(request)
     ensure(request.user, "finance.change_invoice", company)
     form = InvoiceForm(request.POST or None, company=company)
@@ -247,6 +270,8 @@ def payments(request: HttpRequest) -> HttpResponse:
 @require("finance.change_payment")
 def payment_create(request: HttpRequest) -> HttpResponse:
     """D6: a payment of a client, allocated at once to its open invoices; the rest is its credit."""
+    if _wants_client(request):
+        return _pick_client(request, _("New payment"), "payments")
     company = _company_from(request)
     ensure(request.user, "finance.change_payment", company)
     open_invoices = selectors.company_open_invoices(company=company)
