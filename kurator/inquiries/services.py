@@ -421,9 +421,10 @@ def inquiry_create(
     _store_match(inquiry, result)
     if result.is_match:
         _route_matched(inquiry, result)
-    elif result.confidence == MatchConfidence.POSSIBLE:
-        _route_possible(inquiry)
     else:
+        # A possible match is decided again under the locks as well: the matcher reads phones and names in
+        # separate queries, and a parallel inquiry's new company may commit between them (seen as only a
+        # similar name, the inquiry went to review while its nineteen twins went to the new company).
         _route_new(inquiry, actor)
     inquiry._history_user = actor  # type: ignore[attr-defined]
     inquiry.save()
