@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.hashers import make_password
 from django.test import Client
 
+from kurator.accounts.models import User
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ def production_hashers(settings):
 
 
 def test_a_new_password_is_stored_with_argon2(production_hashers):
-    user = UserFactory()
+    user: User = UserFactory.create()
     user.set_password("Кл3вер-и-ромашка")
     user.save()
     assert user.password.startswith("argon2$")
@@ -29,7 +30,7 @@ def test_a_new_password_is_stored_with_argon2(production_hashers):
 
 
 def test_a_password_from_an_older_hasher_still_works_and_is_upgraded_at_sign_in(production_hashers):
-    user = UserFactory()
+    user: User = UserFactory.create()
     user.password = make_password("старый-пароль-2019", hasher="pbkdf2_sha256")
     user.save()
     client = Client()
