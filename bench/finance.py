@@ -267,12 +267,10 @@ def ensure_categories() -> list[int]:
 
 
 def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
-    from django.core.management.color import no_style
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from bench.run import bench_users, secondary_indexes
-    from bench.sales import foreign_keys
+    from bench.run import bench_users, copy_with_indexes_rebuilt
     from kurator.accounts.models import Role
     from kurator.companies.models import Company
     from kurator.finance import models as fm
@@ -861,44 +859,26 @@ def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
 
     log("finance: writing with COPY…")
     mark = time.perf_counter()
-    table_names = [m._meta.db_table for m in models]
     with transaction.atomic(), connection.cursor() as cursor:
-        # As for the sales rows: indexes built once after the COPY, foreign keys checked once per constraint.
-        indexes = secondary_indexes(cursor, table_names)
-        keys = foreign_keys(cursor, table_names)
-        for table, name, _definition in keys:
-            cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        for rows_ in (
-            product_t,
-            contract_t,
-            obligation_t,
-            order_t,
-            line_t,
-            invoice_t,
-            payment_t,
-            allocation_t,
-            action_t,
-            statement_t,
-            limit_t,
-            conflict_t,
-        ):
-            for table_rows in rows_.tables():
-                table_rows.copy(cursor.cursor)
-        for statement in connection.ops.sequence_reset_sql(no_style(), models):
-            cursor.execute(statement)
-        report.phases["copy"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        for _name, definition in indexes:
-            cursor.execute(definition)
-        report.phases["indexes"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        for table, name, definition in keys:
-            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-        report.phases["foreign keys"] = time.perf_counter() - mark
-        mark = time.perf_counter()
+        copied = [
+            table
+            for rows_ in (
+                product_t,
+                contract_t,
+                obligation_t,
+                order_t,
+                line_t,
+                invoice_t,
+                payment_t,
+                allocation_t,
+                action_t,
+                statement_t,
+                limit_t,
+                conflict_t,
+            )
+            for table in rows_.tables()
+        ]
+        mark = copy_with_indexes_rebuilt(cursor, models, copied, report.phases, started=mark)
     report.phases["commit"] = time.perf_counter() - mark
 
     log("finance: VACUUM ANALYZE…")

@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -191,6 +191,55 @@ def secondary_indexes(cursor: Any, tables: list[str]) -> list[tuple[str, str]]:
         [tables],
     )
     return [(name, definition) for name, definition in cursor.fetchall()]
+
+
+def foreign_keys(cursor: Any, tables: list[str]) -> list[tuple[str, str, str]]:
+    """Table, name and definition of each foreign key of ``tables``."""
+    cursor.execute(
+        """
+        SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+        JOIN pg_class t ON t.oid = c.conrelid
+        JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
+        WHERE c.contype = 'f' AND t.relname = ANY(%s)
+        ORDER BY t.relname, c.conname
+        """,
+        [tables],
+    )
+    return [(table, name, definition) for table, name, definition in cursor.fetchall()]
+
+
+def copy_with_indexes_rebuilt(
+    cursor: Any, models: list[Any], tables: Iterable[Any], phases: dict[str, float], *, started: float
+) -> float:
+    """COPY ``tables`` (``Table`` rows) into the tables of ``models`` with their secondary indexes and foreign
+    keys dropped, then rebuild them: an index built once is much faster than one updated row by row, and a
+    foreign key added back is checked once per constraint (one join) instead of row by row. Records the
+    "copy", "indexes" and "foreign keys" phases from ``started``; returns when the last one ended."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    table_names = [m._meta.db_table for m in models]
+    indexes = secondary_indexes(cursor, table_names)
+    keys = foreign_keys(cursor, table_names)
+    for table, name, _definition in keys:
+        cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    for table_rows in tables:
+        table_rows.copy(cursor.cursor)
+    for statement in connection.ops.sequence_reset_sql(no_style(), models):
+        cursor.execute(statement)
+    phases["copy"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    for _name, definition in indexes:
+        cursor.execute(definition)
+    phases["indexes"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    for table, name, definition in keys:
+        cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+    phases["foreign keys"] = time.perf_counter() - mark
+    return time.perf_counter()
 
 
 def vacuum_analyze() -> None:

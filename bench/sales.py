@@ -149,27 +149,11 @@ def vacuum_analyze_sales() -> None:
             cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
 
 
-def foreign_keys(cursor: Any, tables: list[str]) -> list[tuple[str, str, str]]:
-    """Table, name and definition of each foreign key of ``tables``."""
-    cursor.execute(
-        """
-        SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
-        JOIN pg_class t ON t.oid = c.conrelid
-        JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
-        WHERE c.contype = 'f' AND t.relname = ANY(%s)
-        ORDER BY t.relname, c.conname
-        """,
-        [tables],
-    )
-    return [(table, name, definition) for table, name, definition in cursor.fetchall()]
-
-
 def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
-    from django.core.management.color import no_style
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from bench.run import Table, bench_users, secondary_indexes
+    from bench.run import Table, bench_users, copy_with_indexes_rebuilt
     from kurator.accounts.models import Role
     from kurator.companies.models import Company, Contact
     from kurator.sales.models import LostReason, Pipeline, deal_search_text
@@ -444,17 +428,8 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
 
     log("sales: writing with COPY…")
     mark = time.perf_counter()
-    table_names = [m._meta.db_table for m in models]
     with transaction.atomic(), connection.cursor() as cursor:
-        # As for the companies: indexes are built once after the COPY, and the foreign keys are checked once
-        # per constraint when they are added back (one join) instead of row by row.
-        indexes = secondary_indexes(cursor, table_names)
-        keys = foreign_keys(cursor, table_names)
-        for table, name, _definition in keys:
-            cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        for table_rows in (
+        copied = (
             deal_t,
             deal_contact_t,
             h_deal_t,
@@ -468,21 +443,8 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
             h_a_user_t,
             task_t,
             h_task_t,
-        ):
-            table_rows.copy(cursor.cursor)
-        for statement in connection.ops.sequence_reset_sql(no_style(), models):
-            cursor.execute(statement)
-        report.phases["copy"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        for _name, definition in indexes:
-            cursor.execute(definition)
-        report.phases["indexes"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        for table, name, definition in keys:
-            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-        report.phases["foreign keys"] = time.perf_counter() - mark
-        mark = time.perf_counter()
+        )
+        mark = copy_with_indexes_rebuilt(cursor, models, copied, report.phases, started=mark)
     report.phases["commit"] = time.perf_counter() - mark
 
     log("sales: VACUUM ANALYZE…")
