@@ -274,6 +274,7 @@ def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
     from kurator.accounts.models import Role
     from kurator.companies.models import Company
     from kurator.finance import models as fm
+    from kurator.finance.models.receivables import invoice_number_key
 
     expected = expected_counts(companies)
     counts = finance_counts()
@@ -686,6 +687,7 @@ def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
                 "contract_id": contract_id_,
                 "order_id": bill_order,
                 "number": invoice_number,
+                "number_key": invoice_number_key(invoice_number),
                 "year": issued.year,
                 "issued_on": issued,
                 "due_on": due,
