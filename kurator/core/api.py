@@ -55,3 +55,10 @@ def versioned_fields(serializer: serializers.BaseSerializer[Any]) -> tuple[dict[
     """A write serializer's data for a service, and the ``version`` the client read (for the 409 check)."""
     data = dict(serializer.validated_data)
     return data, data.pop("version", None)
+
+
+def money_field(help_text: Any = None, **kwargs: Any) -> serializers.DecimalField:
+    """Roubles with kopecks, as the money columns hold them, written as a decimal string (``"1234.50"``)."""
+    return serializers.DecimalField(
+        max_digits=16, decimal_places=2, coerce_to_string=True, help_text=help_text, **kwargs
+    )

@@ -22,21 +22,20 @@ from rest_framework.response import Response
 from rest_framework.serializers import ValidationError as DRFValidationError
 
 from kurator.companies.api import MAX_ID
-from kurator.core.api import ActorMixin
+from kurator.core.api import ActorMixin, money_field
 from kurator.finance import onec
 from kurator.finance.models import BankStatement, Payment, ReviewStatus
 from kurator.finance.selectors import bank as selectors
 from kurator.finance.services import bank as services
 
 PERMISSION = "finance.import_bank_statement"
-MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
 REVIEW_FILTERS = ("pending", "resolved", "dismissed", "all")
 
 
 class BankAllocationSerializer(serializers.Serializer):
     invoice = serializers.IntegerField(source="invoice_id")
     invoice_number = serializers.CharField(source="invoice.number")
-    amount = serializers.DecimalField(**MONEY)
+    amount = money_field()
 
 
 class BankPaymentSerializer(serializers.Serializer):
@@ -47,7 +46,7 @@ class BankPaymentSerializer(serializers.Serializer):
         help_text=_("The client; set on a pending payment when its INN matched but its invoice did not."),
     )
     paid_on = serializers.DateField()
-    amount = serializers.DecimalField(**MONEY)
+    amount = money_field()
     reference = serializers.CharField(help_text=_("The bank document's number."))
     purpose = serializers.CharField()
     payer_name = serializers.CharField()
@@ -59,8 +58,8 @@ class BankPaymentSerializer(serializers.Serializer):
     review_reason = serializers.CharField()
     reviewed_by = serializers.IntegerField(source="reviewed_by_id", allow_null=True)
     reviewed_at = serializers.DateTimeField(allow_null=True)
-    allocated = serializers.DecimalField(**MONEY)
-    credit = serializers.DecimalField(**MONEY, help_text=_("What is not allocated: the client's credit."))
+    allocated = money_field()
+    credit = money_field(help_text=_("What is not allocated: the client's credit."))
     allocations = BankAllocationSerializer(many=True, source="allocations.all")
     version = serializers.IntegerField()
 

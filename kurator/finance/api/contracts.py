@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from kurator.access.scoping import visible_companies
 from kurator.companies.api import MAX_ID, RelatedIdField, _id_filter
-from kurator.core.api import versioned_fields
+from kurator.core.api import money_field, versioned_fields
 from kurator.core.viewsets import RecordViewSet
 from kurator.finance.models import Contract, ContractStatus, Obligation, ObligationParty
 from kurator.finance.selectors import contracts as selectors
@@ -57,13 +57,8 @@ class ContractSerializer(serializers.Serializer):
     number = serializers.CharField(max_length=100, help_text=_("Unique per client."))
     subject = serializers.CharField(max_length=500, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=ContractStatus.choices, required=False)
-    amount = serializers.DecimalField(
-        max_digits=16,
-        decimal_places=2,
-        coerce_to_string=True,
-        required=False,
-        allow_null=True,
-        help_text=_("Amount in roubles, greater than zero."),
+    amount = money_field(
+        required=False, allow_null=True, help_text=_("Amount in roubles, greater than zero.")
     )
     signed_on = serializers.DateField(required=False, allow_null=True)
     valid_from = serializers.DateField(required=False, allow_null=True)

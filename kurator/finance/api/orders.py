@@ -37,7 +37,7 @@ from kurator.accounts.models import User
 from kurator.companies import services as company_services
 from kurator.companies.api import MAX_ID, RelatedIdField, _id_filter
 from kurator.companies.models import ProductCategory
-from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.api import ActorMixin, money_field, versioned_fields
 from kurator.core.viewsets import RecordViewSet
 from kurator.finance.models import Order, OrderLine, OrderStatus, Product
 from kurator.finance.selectors import orders as selectors
@@ -45,10 +45,6 @@ from kurator.finance.services import orders as services
 
 VIEW = "finance.view_order"
 MANAGE = "finance.manage_catalogue"
-
-
-def _money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=True, **kwargs)
 
 
 def _invalid(field: str, message: Any, code: str = "invalid_choice") -> ValidationError:
@@ -124,7 +120,7 @@ class ProductSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=64, required=False, allow_blank=True, help_text=_("Article."))
     category = RelatedIdField(help_text=_("Product category id (the purchase profile's dictionary)."))
     unit = serializers.CharField(max_length=16, required=False)
-    base_price = _money(help_text=_("Base price in roubles, above zero."))
+    base_price = money_field(help_text=_("Base price in roubles, above zero."))
     is_active = serializers.BooleanField(required=False)
 
 
@@ -189,13 +185,13 @@ class OrderLineSerializer(serializers.Serializer):
     quantity = serializers.DecimalField(
         max_digits=14, decimal_places=3, coerce_to_string=True, help_text=_("Above zero, at most 3 decimals.")
     )
-    price = _money(
+    price = money_field(
         required=False, allow_null=True, help_text=_("Price in roubles; empty: the product's base price.")
     )
     discount_percent = serializers.DecimalField(
         max_digits=5, decimal_places=2, coerce_to_string=True, required=False, help_text=_("0–100, %.")
     )
-    amount = _money(read_only=True, help_text=_("quantity × price × (1 − discount/100), to kopecks."))
+    amount = money_field(read_only=True, help_text=_("quantity × price × (1 − discount/100), to kopecks."))
 
 
 class OrderSerializer(serializers.Serializer):
@@ -211,7 +207,7 @@ class OrderSerializer(serializers.Serializer):
         help_text=_("Changed through POST /api/v1/orders/{id}/status/."),
     )
     lines = OrderLineSerializer(many=True, help_text=_("At least one line; replaced as a whole on edit."))
-    total = _money(read_only=True, help_text=_("The sum of the lines' amounts."))
+    total = money_field(read_only=True, help_text=_("The sum of the lines' amounts."))
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     version = serializers.IntegerField(
         required=False,
@@ -387,8 +383,8 @@ class OrderViewSet(RecordViewSet):
 
 class PurchaseStatsSerializer(serializers.Serializer):
     orders_count = serializers.IntegerField(help_text=_("Purchase orders: confirmed, shipped or completed."))
-    total = _money(help_text=_("Sum of the purchase orders' totals."))
-    average = _money(
+    total = money_field(help_text=_("Sum of the purchase orders' totals."))
+    average = money_field(
         allow_null=True, help_text=_("total / orders_count, to kopecks; null without purchases.")
     )
     purchases_per_month = serializers.FloatField(

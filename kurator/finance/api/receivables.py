@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from kurator.access.decorators import ensure
 from kurator.access.scoping import access_company_by_id, visible_companies
 from kurator.companies.api import MAX_ID, RelatedIdField, _id_filter
-from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.api import ActorMixin, money_field, versioned_fields
 from kurator.core.viewsets import RecordViewSet
 from kurator.finance.models import (
     CollectionAction,
@@ -41,12 +41,6 @@ VIEW = "finance.view_invoice"
 CHANGE_INVOICE = "finance.change_invoice"
 CHANGE_PAYMENT = "finance.change_payment"
 COLLECT = "finance.add_collection_action"
-
-
-def _money(help_text: Any = None, **kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=16, decimal_places=2, coerce_to_string=True, help_text=help_text, **kwargs
-    )
 
 
 def _company(actor: Any, value: Any) -> Any:
@@ -70,9 +64,9 @@ class InvoiceSerializer(serializers.Serializer):
         required=False,
         help_text=_("Defaults to the invoice date plus the contract's payment term (or the invoice date)."),
     )
-    amount = _money(_("Amount in roubles, more than zero."))
-    paid = _money(_("The sum allocated from payments."), read_only=True)
-    balance = _money(_("What is still owed: amount − paid."), read_only=True)
+    amount = money_field(_("Amount in roubles, more than zero."))
+    paid = money_field(_("The sum allocated from payments."), read_only=True)
+    balance = money_field(_("What is still owed: amount − paid."), read_only=True)
     status = serializers.ChoiceField(choices=InvoiceStatus.choices, read_only=True)
     paid_on = serializers.DateField(
         read_only=True, allow_null=True, help_text=_("When the last kopeck came.")
@@ -91,7 +85,7 @@ class InvoiceUpdateSerializer(InvoiceSerializer):
     company = RelatedIdField(read_only=True)
     number = serializers.CharField(max_length=50, required=False)
     issued_on = serializers.DateField(required=False)
-    amount = _money(_("Amount in roubles, not below what is paid."), required=False)
+    amount = money_field(_("Amount in roubles, not below what is paid."), required=False)
 
 
 class InvoiceFilter(django_filters.FilterSet):
@@ -182,7 +176,7 @@ class InvoiceViewSet(RecordViewSet):
 
 class AllocationSerializer(serializers.Serializer):
     invoice = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=_("Id of the invoice."))
-    amount = _money(_("The part of the payment that settles the invoice."))
+    amount = money_field(_("The part of the payment that settles the invoice."))
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return {"invoice": instance.invoice_id, "amount": f"{instance.amount:.2f}"}
@@ -194,7 +188,7 @@ class PaymentSerializer(serializers.Serializer):
         allow_null=True, help_text=_("Id of the client company (null while awaiting review).")
     )
     paid_on = serializers.DateField()
-    amount = _money(_("Amount received in roubles, more than zero."))
+    amount = money_field(_("Amount received in roubles, more than zero."))
     reference = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text=_("Payment order number.")
     )
@@ -204,7 +198,7 @@ class PaymentSerializer(serializers.Serializer):
         required=False,
         help_text=_("Invoices of the client it settles; their sum is at most the amount."),
     )
-    credit = _money(_("What is not allocated: the client's credit (overpayment)."), read_only=True)
+    credit = money_field(_("What is not allocated: the client's credit (overpayment)."), read_only=True)
     source = serializers.ChoiceField(choices=PaymentSource.choices, read_only=True)  # type: ignore[assignment]  # a field, not Field.source
     review_status = serializers.ChoiceField(choices=ReviewStatus.choices, read_only=True)
     version = serializers.IntegerField(read_only=True)
@@ -286,7 +280,7 @@ class CollectionActionSerializer(serializers.Serializer):
     promised_on = serializers.DateField(
         required=False, allow_null=True, help_text=_("Promised payment date (required for a promise).")
     )
-    promised_amount = _money(required=False, allow_null=True)
+    promised_amount = money_field(required=False, allow_null=True)
     promise_kept = serializers.BooleanField(
         read_only=True, allow_null=True, help_text=_("Null until the promised date is decided.")
     )
@@ -360,18 +354,18 @@ class CollectionActionViewSet(RecordViewSet):
 
 
 class BucketsSerializer(serializers.Serializer):
-    not_due = _money(_("Not yet due (due today included)."))
-    d1_30 = _money(_("1–30 days overdue."))
-    d31_60 = _money(_("31–60 days overdue."))
-    d61_90 = _money(_("61–90 days overdue."))
-    over_90 = _money(_("Over 90 days overdue."))
+    not_due = money_field(_("Not yet due (due today included)."))
+    d1_30 = money_field(_("1–30 days overdue."))
+    d31_60 = money_field(_("31–60 days overdue."))
+    d61_90 = money_field(_("61–90 days overdue."))
+    over_90 = money_field(_("Over 90 days overdue."))
 
 
 class ReceivablesSerializer(serializers.Serializer):
-    total = _money(_("Balance of the open invoices."))
-    overdue = _money(_("Balance of the open invoices past their due date."))
+    total = money_field(_("Balance of the open invoices."))
+    overdue = money_field(_("Balance of the open invoices past their due date."))
     buckets = BucketsSerializer()
-    credit = _money(_("The client's payments not allocated to invoices (overpayment)."))
+    credit = money_field(_("The client's payments not allocated to invoices (overpayment)."))
 
 
 class CompanyReceivablesView(ActorMixin, APIView):

@@ -33,7 +33,7 @@ from rest_framework.views import APIView
 from kurator.access.decorators import ensure
 from kurator.access.scoping import access_company_by_id, visible_companies, visible_financial_statements
 from kurator.companies.api import MAX_ID, IntegerFilter, RelatedIdField, _id_filter
-from kurator.core.api import ActorMixin, versioned_fields
+from kurator.core.api import ActorMixin, money_field, versioned_fields
 from kurator.finance.models import FinancialStatement
 from kurator.finance.selectors import solvency as selectors
 from kurator.finance.services import solvency as services
@@ -45,9 +45,7 @@ CHANGE = "finance.change_financial_statement"
 
 def _money(help_text: Any = None, **kwargs: Any) -> serializers.DecimalField:
     kwargs.setdefault("read_only", True)
-    return serializers.DecimalField(
-        max_digits=16, decimal_places=2, coerce_to_string=True, allow_null=True, help_text=help_text, **kwargs
-    )
+    return money_field(allow_null=True, help_text=help_text, **kwargs)
 
 
 def _figure(help_text: Any) -> serializers.DecimalField:
