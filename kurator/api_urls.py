@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import routers
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
+from kurator.access import api_routes as access_routes
 from kurator.access.api import PolicyPermission
 from kurator.access.policy import AUTHENTICATED
 from kurator.accounts.api import TokenView, UserViewSet
@@ -19,6 +20,7 @@ from kurator.companies.api import (
     OverlapReportView,
     SourcesReportView,
 )
+from kurator.documents import api_routes as documents_routes
 from kurator.finance import api_routes as finance_routes
 from kurator.inquiries.api import InquiryViewSet, SourceViewSet
 from kurator.inquiries.import_api import ImportViewSet
@@ -50,7 +52,7 @@ router.register("inquiries", InquiryViewSet, basename="inquiry")
 router.register("sources", SourceViewSet, basename="source")
 router.register("pipelines", PipelineViewSet, basename="pipeline")
 router.register("deals", DealViewSet, basename="deal")
-for prefix, viewset, basename in finance_routes.ROUTES:
+for prefix, viewset, basename in [*finance_routes.ROUTES, *documents_routes.ROUTES, *access_routes.ROUTES]:
     router.register(prefix, viewset, basename=basename)
 
 
@@ -80,6 +82,8 @@ urlpatterns = [
     path("v1/reports/overlap/", OverlapReportView.as_view(), name="report-overlap"),
     path("v1/reports/funnel/", FunnelReportView.as_view(), name="report-funnel"),
     path("v1/", include(finance_routes.PATHS)),
+    path("v1/", include(documents_routes.PATHS)),
+    path("v1/", include(access_routes.PATHS)),
     path("v1/", include(router.urls)),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kurator.inquiries",
     "kurator.sales",
     "kurator.finance",
+    "kurator.documents",
     "kurator.ui",
 ]
 

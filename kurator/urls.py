@@ -17,6 +17,9 @@ urlpatterns = [
     path("imports/", include("kurator.inquiries.import_urls")),
     path("deals/", include("kurator.sales.urls")),
     path("finance/", include("kurator.finance.urls")),
+    path("documents/", include("kurator.documents.urls")),
+    path("access/", include("kurator.access.urls")),
+    path("users/", include("kurator.accounts.user_urls")),
     path("", include("kurator.activities.work_urls")),
     # The embeddable web form: no login (see kurator/inquiries/public.py).
     path("forms/inquiry/", public_inquiries.public_inquiry, name="public_inquiry"),

@@ -168,14 +168,54 @@ rules.add_perm("finance.import_bank_statement", is_head | is_finance)
 rules.add_perm("finance.view_receivables_report", is_member)
 # The collection log is worked by finance, the head of sales and the client's curator.
 rules.add_perm("finance.add_collection_action", is_head | is_finance | (is_seller & works_with))
-# Confidential (R4): the object is the company. Issue 6 adds grants here.
-rules.add_perm("finance.view_solvency", is_head | is_finance | (is_member & curates_client))
+
+
+@rules.predicate
+def has_grant(user: Any, target: Any) -> bool:
+    """A live grant (approved by the head of sales, not revoked, not expired) opens ``target``: a company's
+    whole confidential section, or one document (by a grant to it or to its company's section)."""
+    from kurator.access.confidential import grant_for  # the models load after the policy
+
+    return grant_for(user, target) is not None
+
+
+# Confidential (R4): the curator, the head of sales, finance and the administrator by their office; anyone
+# else in the department through a grant. The object is the company (or, for documents, the document).
+sees_confidential = is_head | is_finance | (is_member & curates_client) | (is_member & has_grant)
+rules.add_perm("finance.view_solvency", sees_confidential)
 rules.add_perm("finance.change_financial_statement", is_head | is_finance | (is_seller & curates_client))
 rules.add_perm("finance.view_conflict", is_member)
 rules.add_perm("finance.change_conflict", is_head | is_finance | (is_seller & works_with))
 
+# The dossier's documents and files (D12). Confidential like solvency; the object is the company (to list or
+# upload) or the document (to open, download, add a version or move to the trash).
+is_admin = has_role(Role.ADMIN)
+rules.add_perm("documents.view_document", sees_confidential)
+rules.add_perm("documents.add_document", is_head | is_finance | (is_member & curates_client))
+rules.add_perm("documents.trash_document", is_head | is_finance | (is_member & curates_client))
+rules.add_perm("documents.restore_document", is_head)
+rules.add_perm("documents.purge_document", is_admin)
+
+# Restricted access (R4): anyone in the department asks; the head of sales (or the administrator) decides,
+# revokes and reads the audit log.
+rules.add_perm("access.request_access", is_member)
+rules.add_perm("access.decide_request", is_head)
+rules.add_perm("access.view_audit_log", is_head)
+
+# People who leave: the head of sales or the administrator deactivates them after handing their work over.
+rules.add_perm("accounts.manage_users", is_head)
+
 PERMISSIONS = frozenset(
     {
+        "documents.view_document",
+        "documents.add_document",
+        "documents.trash_document",
+        "documents.restore_document",
+        "documents.purge_document",
+        "access.request_access",
+        "access.decide_request",
+        "access.view_audit_log",
+        "accounts.manage_users",
         "finance.view_contract",
         "finance.change_contract",
         "finance.manage_catalogue",
@@ -248,8 +288,23 @@ REFUSALS: dict[str, Any] = {
     "finance.change_payment": _("Payments are entered by finance and the head of sales."),
     "finance.view_solvency": _(
         "The solvency section is confidential: only the curator, the head of sales, finance and the "
-        "administrator see it."
+        "administrator see it, and others the head of sales gives access to."
     ),
+    "documents.view_document": _(
+        "The client's documents are confidential: only the curator, the head of sales, finance and the "
+        "administrator see them, and others the head of sales gives access to."
+    ),
+    "documents.add_document": _(
+        "Documents of a client are uploaded by its curator, finance or the head of sales."
+    ),
+    "documents.trash_document": _(
+        "Documents of a client are moved to the trash by its curator, finance or the head of sales."
+    ),
+    "documents.restore_document": _("Only the head of sales restores documents from the trash."),
+    "documents.purge_document": _("Only the administrator purges documents for good."),
+    "access.decide_request": _("Requests for access are decided by the head of sales."),
+    "access.view_audit_log": _("The audit log is read by the head of sales and the administrator."),
+    "accounts.manage_users": _("Users are managed by the head of sales and the administrator."),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from kurator.access.policy import CURATOR_ROLES, can
@@ -12,6 +12,7 @@ from kurator.accounts.models import Role, User
 from kurator.activities.models import Activity, Task
 from kurator.companies.models import BankAccount, Company, Contact
 from kurator.core.pagination import mark_unselective
+from kurator.documents.models import Document
 from kurator.finance.models import FinancialStatement
 from kurator.sales.models import Deal
 
@@ -151,8 +152,43 @@ def visible_financial_statements(actor: Any) -> QuerySet[FinancialStatement]:
     if can(actor, "finance.view_solvency"):  # without an object: the head, finance, the administrator
         return FinancialStatement.objects.all()
     if can(actor, "companies.view_company"):
-        return FinancialStatement.objects.filter(company__curator_id=actor.pk)
+        return FinancialStatement.objects.filter(
+            Q(company__curator_id=actor.pk) | Q(company_id__in=_granted_company_ids(actor))
+        )
     return FinancialStatement.objects.none()
+
+
+def _granted_company_ids(actor: Any) -> QuerySet[Any]:
+    """The clients whose whole confidential section a live grant opens to ``actor`` (a subquery)."""
+    from kurator.access.confidential import live_grants
+
+    return live_grants(actor).filter(document__isnull=True).values("company_id")
+
+
+def visible_documents(actor: Any) -> QuerySet[Document]:
+    """Confidential (R4, D12): every document for the head of sales, finance and the administrator; for anyone
+    else in the department those of the clients they curate and those a live grant opens (the client's section
+    or the document itself). Trashed documents are included: the selectors say whether they want them."""
+    if can(actor, "documents.view_document"):  # without an object: the head, finance, the administrator
+        return Document.objects.all()
+    if can(actor, "companies.view_company"):
+        from kurator.access.confidential import live_grants
+
+        return Document.objects.filter(
+            Q(company__curator_id=actor.pk)
+            | Q(company_id__in=_granted_company_ids(actor))
+            | Q(pk__in=live_grants(actor).filter(document__isnull=False).values("document_id"))
+        )
+    return Document.objects.none()
+
+
+def access_document_by_id(actor: Any, document_id: Any) -> Document:
+    """A document the actor may open; 404 otherwise (a guessed id tells nothing). Views that show a lock
+    notice instead look the document up among all, then ask ``clearance``."""
+    try:
+        return visible_documents(actor).select_related("company").get(pk=int(document_id))
+    except (Document.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
 
 
 def curator_candidates() -> QuerySet[User]:

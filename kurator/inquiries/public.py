@@ -35,6 +35,7 @@ from kurator.access.decorators import require
 from kurator.access.policy import PUBLIC
 from kurator.companies.models import ContactSource
 from kurator.core.forms import apply_service_errors
+from kurator.core.net import client_ip
 from kurator.inquiries import services
 from kurator.inquiries.forms import HONEYPOT_FIELD, PublicInquiryForm
 from kurator.inquiries.models import Channel
@@ -70,17 +71,6 @@ def token_problem(token: str, now: float | None = None) -> str | None:
     ):
         return "too_fast"
     return None
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The visitor's address. Behind N trusted reverse proxies (KURATOR_TRUSTED_PROXY_COUNT) it is the Nth
-    address from the right of X-Forwarded-For; the leftmost ones are whatever the client chose to send."""
-    proxies = int(_setting("KURATOR_TRUSTED_PROXY_COUNT", 0))
-    if proxies > 0:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def rate_limited(ip: str) -> bool:

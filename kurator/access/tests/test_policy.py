@@ -18,6 +18,7 @@ from kurator.access.scoping import (
     visible_companies,
     visible_contacts,
 )
+from kurator.access.tests.test_policy_access import COLUMNS as ACCESS_COLUMNS
 from kurator.access.tests.test_policy_finance import COLUMNS as FINANCE_COLUMNS
 from kurator.access.tests.test_policy_sales import COLUMNS as SALES_COLUMNS
 from kurator.accounts.models import Role, User
@@ -228,7 +229,7 @@ def test_policy_table(who, expected):
 
 def test_table_covers_every_permission():
     """R4: a new permission must be added to the table above (or to the pipeline's table)."""
-    tables = (SALES_COLUMNS, FINANCE_COLUMNS)
+    tables = (SALES_COLUMNS, FINANCE_COLUMNS, ACCESS_COLUMNS)
     assert set(COLUMNS) | {perm for columns in tables for perm, _obj in columns} == PERMISSIONS
 
 

@@ -62,6 +62,7 @@ def _objects() -> dict[str, Any]:
     return {"company": company, "contract": contract, "order": order, "conflict": conflict}
 
 
+@pytest.mark.django_db  # a colleague's solvency access asks for live grants
 @pytest.mark.parametrize(("who", "role", "pk", "expected"), TABLE, ids=[row[0] for row in TABLE])
 def test_finance_policy_table(who, role, pk, expected):
     """R3: the department reads contracts, orders, invoices, receivables and conflicts of every client.

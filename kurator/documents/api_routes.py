@@ -1,0 +1,10 @@
+"""The documents API routes for kurator/api_urls.py: router registrations and extra paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern
+
+ROUTES: list[tuple[str, Any, str]] = []
+PATHS: list[URLPattern] = []

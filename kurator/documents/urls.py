@@ -1,0 +1,7 @@
+"""Document pages, mounted at /documents/ (the dossier's Documents tab lives here too)."""
+
+from django.urls import URLPattern
+
+app_name = "documents"
+
+urlpatterns: list[URLPattern] = []
