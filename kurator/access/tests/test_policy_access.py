@@ -5,7 +5,7 @@ a colleague's with a live, expired or revoked grant."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -55,6 +55,10 @@ TABLE: list[tuple[str, Role | None, str, str, tuple[bool, ...]]] = [
 ]
 
 
+def _user(**fields: Any) -> User:
+    return cast(User, UserFactory(**fields))
+
+
 def _grant(user: User, company: Any, document: Any, kind: str, head: User) -> None:
     today = timezone.localdate()
     if not kind:
@@ -82,13 +86,13 @@ def test_confidential_policy_table(who, role, whose, grant, expected):
     section and documents; a colleague only through a live grant from the head of sales (a grant lasts to its
     last day inclusive, and a revoked one opens nothing); only the head of sales restores from the trash and
     decides requests; only the administrator purges."""
-    head = UserFactory(role=Role.HEAD_OF_SALES)
-    curator = UserFactory(role=Role.MANAGER)
+    head = _user(role=Role.HEAD_OF_SALES)
+    curator = _user(role=Role.MANAGER)
     actor: Any
     if whose == "anonymous":
         actor = AnonymousUser()
     else:
-        actor = UserFactory(role=role or Role.HEAD_OF_SALES, is_active=role is not None)
+        actor = _user(role=role or Role.HEAD_OF_SALES, is_active=role is not None)
     company = company_factory(actor=head, curator=actor if whose == "own" else curator)
     document = Document.objects.create(
         company=company, section=DocumentSection.CONTRACTS, name="Договор.pdf", created_by=head
@@ -106,13 +110,13 @@ def test_confidential_policy_table(who, role, whose, grant, expected):
 @pytest.mark.django_db
 def test_clearance_names_the_rule_or_the_grant():
     """D12: the audit log says which rule or grant allowed a view."""
-    head = UserFactory(role=Role.HEAD_OF_SALES)
-    curator = UserFactory(role=Role.MANAGER)
-    colleague = UserFactory(role=Role.MANAGER)
+    head = _user(role=Role.HEAD_OF_SALES)
+    curator = _user(role=Role.MANAGER)
+    colleague = _user(role=Role.MANAGER)
     company = company_factory(actor=head, curator=curator)
     assert clearance(head, company).rule == "head_of_sales"
     assert clearance(curator, company).rule == "curator"
-    assert clearance(UserFactory(role=Role.FINANCE), company).rule == "finance"
+    assert clearance(_user(role=Role.FINANCE), company).rule == "finance"
     assert clearance(colleague, company).allowed is False
     assert clearance(colleague, company).rule == "no_grant"
     grant = AccessGrant.objects.create(
