@@ -202,8 +202,19 @@ rules.add_perm("access.request_access", is_member)
 rules.add_perm("access.decide_request", is_head)
 rules.add_perm("access.view_audit_log", is_head)
 
+
+@rules.predicate
+def not_an_administrator(user: Any, target: Any) -> bool:
+    """User management: the user acted on (or the user as it would be after the change) is no
+    administrator. Only an administrator makes, changes or deactivates an administrator; ``None`` stands for
+    the department at large."""
+    return target is None or getattr(target, "role", None) != Role.ADMIN
+
+
 # People who leave: the head of sales or the administrator deactivates them after handing their work over.
-rules.add_perm("accounts.manage_users", is_head)
+# The object is the user acted on (with the role it is to have): the head of sales manages everyone but
+# administrators, so nobody raises a colleague (or themselves) above the head of sales.
+rules.add_perm("accounts.manage_users", is_admin | (is_head & not_an_administrator))
 
 PERMISSIONS = frozenset(
     {
@@ -304,7 +315,10 @@ REFUSALS: dict[str, Any] = {
     "documents.purge_document": _("Only the administrator purges documents for good."),
     "access.decide_request": _("Requests for access are decided by the head of sales."),
     "access.view_audit_log": _("The audit log is read by the head of sales and the administrator."),
-    "accounts.manage_users": _("Users are managed by the head of sales and the administrator."),
+    "accounts.manage_users": _(
+        "Users are managed by the head of sales and the administrator; administrators only by an "
+        "administrator."
+    ),
 }
 
 
