@@ -1006,11 +1006,11 @@ def run_finance_scenarios(
     from django.db.models import Sum
     from django.test import Client
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from bench.run import selected
     from bench.sales import _available
     from kurator.accounts.models import Role, User
+    from kurator.accounts.tokens import api_token_create
     from kurator.finance.models import OPEN_INVOICE_STATUSES, Invoice
 
     def wanted(name: str) -> bool:
@@ -1108,9 +1108,9 @@ def run_finance_scenarios(
     ]
     browser = Client()
     browser.force_login(head)
-    token, _created = Token.objects.get_or_create(user=head)
+    _token, api_key = api_token_create(actor=head, name="bench")
     api = Client()
-    api_headers = {"Authorization": f"Token {token.key}"}
+    api_headers = {"Authorization": f"Token {api_key}"}
 
     results: list[Any] = []
     for scenario in plan:

@@ -515,9 +515,9 @@ def run_scenarios(companies: int, requests: int, warmup: int, only: list[str] | 
     from django.conf import settings
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
-    from rest_framework.authtoken.models import Token
 
     from kurator.accounts.models import Role, User
+    from kurator.accounts.tokens import api_token_create
     from kurator.companies.models import Company
     from kurator.companies.selectors import company_list
 
@@ -531,7 +531,7 @@ def run_scenarios(companies: int, requests: int, warmup: int, only: list[str] | 
     browser = Client()
     browser.force_login(manager)
     api = Client()
-    token, _created = Token.objects.get_or_create(user=manager)
+    _token, api_key = api_token_create(actor=manager, name="bench")
     rng = random.Random(SEED)
 
     def url(name: str, *args: Any) -> str | None:
@@ -563,7 +563,7 @@ def run_scenarios(companies: int, requests: int, warmup: int, only: list[str] | 
         (f"search word «{COMMON_FRAGMENT}»", list_url, [f"?q={COMMON_FRAGMENT}"], f"{common_hits:,}", None),
         ("search by INN", list_url, [f"?q={inn}" for inn in inns], inn_rows, None),
         ("dossier page", "detail", [], "1", None),
-        ("API list", "/api/v1/companies/", [""], f"{companies:,}", {"Authorization": f"Token {token.key}"}),
+        ("API list", "/api/v1/companies/", [""], f"{companies:,}", {"Authorization": f"Token {api_key}"}),
     ]
     for name, base, suffixes, rows, headers in plan:
         if not selected(name, only):

@@ -561,9 +561,9 @@ def run_sales_scenarios(
     from django.db.models import Count
     from django.test import Client
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from kurator.accounts.models import Role, User
+    from kurator.accounts.tokens import api_token_create
     from kurator.activities.models import Task
     from kurator.sales.models import Deal, Pipeline
 
@@ -636,8 +636,8 @@ def run_sales_scenarios(
     busy_client = Client()
     busy_client.force_login(busy)
     clients["busy"] = (busy_client, None)
-    token, _created = Token.objects.get_or_create(user=manager)
-    clients["api"] = (Client(), {"Authorization": f"Token {token.key}"})
+    _token, api_key = api_token_create(actor=manager, name="bench")
+    clients["api"] = (Client(), {"Authorization": f"Token {api_key}"})
 
     results = []
     from bench.run import selected

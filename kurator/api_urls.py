@@ -4,14 +4,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseBase
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import routers
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 from kurator.access import api_routes as access_routes
 from kurator.access.api import PolicyPermission
 from kurator.access.policy import AUTHENTICATED
-from kurator.accounts.api import TokenView, UserViewSet
+from kurator.accounts.api import ApiTokenViewSet, TokenView, UserViewSet
 from kurator.activities.api import ActivityViewSet, NotificationViewSet, TaskViewSet
 from kurator.companies.api import (
     BankAccountViewSet,
@@ -44,6 +44,7 @@ router.register("companies", CompanyViewSet, basename="company")
 router.register("bank-accounts", BankAccountViewSet, basename="bank-account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("users", UserViewSet, basename="user")
+router.register("auth/tokens", ApiTokenViewSet, basename="auth-token")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("tasks", TaskViewSet, basename="task")
@@ -62,9 +63,11 @@ class SchemaView(SpectacularAPIView):
     permissions = {"*": AUTHENTICATED}
 
 
-class DocsView(SpectacularSwaggerView):
+class DocsView(SpectacularSwaggerSplitView):
     """The browsable docs: a page for people, so a browser that is not signed in goes to the login page
-    (and comes back) instead of reading a bare 401; other clients still get the 401."""
+    (and comes back) instead of reading a bare 401; other clients still get the 401. The split view serves
+    Swagger UI's start-up script as a file of its own (``?script``), so the page runs under the Content
+    Security Policy without an inline script."""
 
     permission_classes = [PolicyPermission]
     permissions = {"*": AUTHENTICATED}

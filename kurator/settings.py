@@ -62,7 +62,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -90,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kurator.core.middleware.SecurityHeadersMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
@@ -160,7 +160,10 @@ PASSWORD_HASHERS = [
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("KURATOR_PASSWORD_MIN_LENGTH", "10"))},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -239,7 +242,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "kurator.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["kurator.access.api.PolicyPermission"],
@@ -289,9 +292,28 @@ SESSION_COOKIE_HTTPONLY = True
 # A session ends after this many hours, and when the browser closes (a shared office computer).
 SESSION_COOKIE_AGE = int(float(os.environ.get("KURATOR_SESSION_HOURS", "12")) * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("KURATOR_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The CSRF cookie stays readable by scripts: the deal board (sales/board.js) reads it for its fetch() calls.
+# An HttpOnly CSRF cookie protects nothing anyway (Django's docs): the token is in every page's forms.
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content Security Policy and Permissions-Policy (kurator.core.middleware): KURATOR_CSP replaces the whole
+# policy; KURATOR_CSP_REPORT_ONLY=1 only reports violations (to try a stricter policy on a live install);
+# KURATOR_EMBED_FRAME_ANCESTORS says which sites may show the public inquiry form in an <iframe>.
+KURATOR_CSP = os.environ.get("KURATOR_CSP", "")
+KURATOR_CSP_REPORT_ONLY = env_bool("KURATOR_CSP_REPORT_ONLY", False)
+KURATOR_EMBED_FRAME_ANCESTORS = os.environ.get("KURATOR_EMBED_FRAME_ANCESTORS", "*")
+KURATOR_PERMISSIONS_POLICY = os.environ.get("KURATOR_PERMISSIONS_POLICY", "")
+# Sign-in lock-out (kurator.accounts.throttle): this many failures for one username within the period lock it
+# for the period; this many failures from one address lock the address (behind a proxy set
+# KURATOR_TRUSTED_PROXY_COUNT, or the whole office shares one counter).
+KURATOR_LOGIN_MAX_FAILURES = int(os.environ.get("KURATOR_LOGIN_MAX_FAILURES", "5"))
+KURATOR_LOGIN_LOCKOUT_MINUTES = float(os.environ.get("KURATOR_LOGIN_LOCKOUT_MINUTES", "15"))
+KURATOR_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("KURATOR_LOGIN_MAX_FAILURES_PER_IP", "20"))
 if HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

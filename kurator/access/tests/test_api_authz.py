@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from kurator.accounts.models import User
+from kurator.accounts.models import ApiToken, User
+from kurator.accounts.tests.factories import api_token_key
+from kurator.accounts.tokens import hash_key
 from kurator.companies.models import BankAccount, Company, Contact
 from kurator.core.requisites import generate_settlement_account
 from tests.factories import (
@@ -41,8 +42,7 @@ SBERBANK = {
 def api_client(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
     return client
 
 
@@ -243,7 +243,8 @@ def test_token_is_issued_to_every_role(world, role):
         "/api/v1/auth/token/", {"username": user.username, "password": "kurator-test-pass"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=user).key}
+    key = response.json()["token"]
+    assert ApiToken.objects.get(key_hash=hash_key(key)).user == user
 
 
 def test_missing_records_are_404_for_members_and_401_for_anonymous(world):

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
+from kurator.accounts.tests.factories import api_token_key
 from kurator.activities.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -169,8 +169,7 @@ def test_every_role_sees_the_notifications_page(users_by_role):
 
 
 def api(user) -> Client:
-    token, _ = Token.objects.get_or_create(user=user)
-    return Client(headers={"Authorization": f"Token {token.key}", "Accept-Language": "en"})
+    return Client(headers={"Authorization": f"Token {api_token_key(user)}", "Accept-Language": "en"})
 
 
 def test_api_lists_own_notifications(manager, other_manager):

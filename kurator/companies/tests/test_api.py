@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from kurator.accounts.models import User
+from kurator.accounts.models import ApiToken, User
+from kurator.accounts.tests.factories import api_token_key
 from kurator.companies import services
 from kurator.companies.models import BankAccount, Company, Contact, ContactSource, ProductCategory
 from kurator.core.requisites import generate_settlement_account
@@ -40,8 +40,7 @@ COMPANY_EXTRAS = {"city", "version", "created_at", "updated_at"}
 def api_client(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
     return client
 
 
@@ -61,7 +60,7 @@ def test_token_with_wrong_password_is_400_naming_the_reason(manager):
     )  # fmt: skip
     assert response.status_code == 400
     assert "credentials" in response.json()["non_field_errors"][0]
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
     response = APIClient().post("/api/v1/auth/token/", {"username": manager.username}, format="json")
     assert response.status_code == 400

@@ -19,9 +19,9 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
+from kurator.accounts.tests.factories import api_token_key
 from kurator.companies.models import ContactSource, ProductCategory
 from tests.factories import bank_account_factory, company_factory, contact_factory
 
@@ -62,7 +62,7 @@ def head_token(keep_test_connection, head, manager, other_manager) -> str:
         company = company_factory(actor=owner)
         contact_factory(actor=owner, company=company)
         bank_account_factory(actor=owner, company=company)
-    return Token.objects.create(user=head).key
+    return api_token_key(head)
 
 
 @pytest.mark.django_db

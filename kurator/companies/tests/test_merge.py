@@ -15,10 +15,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from kurator.access.scoping import access_company_by_id, merged_survivor_id, visible_companies
+from kurator.accounts.tests.factories import api_token_key
 from kurator.activities.models import Notification
 from kurator.companies import services
 from kurator.companies.models import (
@@ -448,8 +448,7 @@ def test_merge_preview_counts_what_will_move(head, pair):
 def api_client(user) -> APIClient:
     client = APIClient(headers={"Accept-Language": "en"})
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
     return client
 
 

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from kurator.accounts.tests.factories import api_token_key
 from kurator.activities.models import Notification
 from kurator.companies import services
 from kurator.companies.models import Company
@@ -180,8 +180,7 @@ def test_the_curator_page_is_closed_to_sellers(manager, other_manager, client_co
 def api_client(user) -> APIClient:
     client = APIClient(headers={"Accept-Language": "en"})
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
     return client
 
 

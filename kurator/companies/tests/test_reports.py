@@ -13,9 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from kurator.accounts.tests.factories import api_token_key
 from kurator.companies import services
 from kurator.companies.models import Company, ContactSource
 from kurator.companies.reports import Period, default_period, overlap_report, sources_report
@@ -266,8 +266,7 @@ def login(user) -> Client:
 def api_client(user) -> APIClient:
     client = APIClient(headers={"Accept-Language": "en"})
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
     return client
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from kurator.accounts.models import User
+from kurator.accounts.tests.factories import api_token_key
 from kurator.companies.models import ContactSource
 from kurator.inquiries import services
 from kurator.inquiries.models import Inquiry
@@ -49,8 +49,7 @@ ROLES = ["curator", "other_manager", "senior_manager", "head", "finance", "admin
 def api(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
     return client
 
 
