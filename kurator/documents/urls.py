@@ -1,7 +1,7 @@
 """Document pages, mounted at /documents/ (the dossier's Documents tab lives here too)."""
 
-from django.urls import URLPattern
+from kurator.documents import views
 
 app_name = "documents"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = views.urlpatterns
