@@ -351,3 +351,8 @@ KURATOR_CREDIT_OVERDUE_DAYS = int(os.environ.get("KURATOR_CREDIT_OVERDUE_DAYS", 
 KURATOR_BANK_STATEMENT_MAX_BYTES = int(
     os.environ.get("KURATOR_BANK_STATEMENT_MAX_BYTES", str(10 * 1024 * 1024))
 )
+
+# The dossier's documents (D12): the largest file accepted (25 MiB), and the days a document stays in the
+# trash before the administrator may purge it for good.
+KURATOR_DOCUMENT_MAX_BYTES = int(os.environ.get("KURATOR_DOCUMENT_MAX_BYTES", str(25 * 1024 * 1024)))
+KURATOR_DOCUMENT_RETENTION_DAYS = int(os.environ.get("KURATOR_DOCUMENT_RETENTION_DAYS", "365"))
