@@ -16,6 +16,17 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def _test_media_root(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, _test_media_root) -> None:
+    # Uploaded documents (the demo data makes some too) go to a temporary folder, never to var/media.
+    settings.MEDIA_ROOT = _test_media_root
+
+
 @pytest.fixture
 def manager(db) -> User:
     return UserFactory(username="manager", role=Role.MANAGER, first_name="Иван", last_name="Петров")
