@@ -25,12 +25,13 @@ DROP FUNCTION IF EXISTS kurator_audit_append_only();
 
 def create_trigger(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        # params=None: the SQL goes as it is (its RAISE format has a %, which client-side binding would parse).
+        schema_editor.execute(CREATE, params=None)
 
 
 def drop_trigger(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+        schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):
