@@ -6,5 +6,7 @@ from typing import Any
 
 from django.urls import URLPattern
 
-ROUTES: list[tuple[str, Any, str]] = []
-PATHS: list[URLPattern] = []
+from kurator.access import api_views
+
+ROUTES: list[tuple[str, Any, str]] = list(api_views.ROUTES)
+PATHS: list[URLPattern] = list(api_views.PATHS)
