@@ -285,6 +285,8 @@ SPECTACULAR_SETTINGS = {
         "ConflictStatusEnum": "kurator.finance.models.ConflictStatus",
         "HistoryObjectTypeEnum": ["company", "bank_account", "contact"],
         "HistoryActionEnum": ["created", "changed", "deleted"],
+        "AccessRequestStatusEnum": "kurator.access.models.AccessRequestStatus",
+        "AuditActionEnum": "kurator.access.models.AuditAction",
     },
 }
 
@@ -347,6 +349,8 @@ LOGGING = {
 # Credit control (D6): a new order for a client with an invoice overdue by more than this many days needs the
 # head of sales' approval, as does one that takes the client over its credit limit.
 KURATOR_CREDIT_OVERDUE_DAYS = int(os.environ.get("KURATOR_CREDIT_OVERDUE_DAYS", "30"))
+# Restricted access (R4): the longest a grant may run, in days from today.
+KURATOR_ACCESS_GRANT_MAX_DAYS = int(os.environ.get("KURATOR_ACCESS_GRANT_MAX_DAYS", "90"))
 # The bank statement import (D6): the largest file accepted.
 KURATOR_BANK_STATEMENT_MAX_BYTES = int(
     os.environ.get("KURATOR_BANK_STATEMENT_MAX_BYTES", str(10 * 1024 * 1024))
