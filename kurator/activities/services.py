@@ -552,8 +552,9 @@ def task_create(
 
 
 @transaction.atomic
-def task_update(*, actor: User, task: Task, **fields: Any) -> Task:
-    """Edit a task (its assignee, its author or the head of sales). A new assignee is notified."""
+def task_update(*, actor: User, task: Task, reason: str = "", **fields: Any) -> Task:
+    """Edit a task (its assignee, its author or the head of sales). A new assignee is notified. ``reason``
+    is kept in the task's history (a handover when someone leaves gives one)."""
     reject_unknown(fields, TASK_FIELDS)
     ensure(actor, "activities.change_task", task)
     task = Task.objects.select_for_update(of=("self",)).select_related("company", "deal").get(pk=task.pk)
@@ -567,6 +568,7 @@ def task_update(*, actor: User, task: Task, **fields: Any) -> Task:
     for name in changed:
         setattr(task, name, cleaned[name])
     task._history_user = actor  # type: ignore[attr-defined]
+    task._change_reason = reason[:100] or None  # type: ignore[attr-defined]
     task.save()
     if "assignee" in changed:
         _notify_assignee(task, actor)

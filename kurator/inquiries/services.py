@@ -54,6 +54,7 @@ __all__ = [
     "inquiry_convert",
     "inquiry_create",
     "inquiry_qualify",
+    "inquiry_reassign",
     "inquiry_reject",
     "inquiry_take",
     "resolve_company",
@@ -538,6 +539,57 @@ def inquiry_take(*, actor: User, inquiry: Inquiry) -> Inquiry:
     if inquiry.curator_id is None:
         inquiry.curator = _curator_of(inquiry) or actor
     _save(inquiry, actor)
+    return inquiry
+
+
+# The longest reason the history keeps (simple-history's change-reason column).
+REASON_MAX_LENGTH = 100
+
+
+@transaction.atomic
+def inquiry_reassign(*, actor: User, inquiry: Inquiry, curator: User, reason: str) -> Inquiry:
+    """Give an open inquiry to another curator (head of sales), with the reason kept in its history; the new
+    curator is notified. R2: an inquiry of a client goes to the client's curator, so a client's inquiry may
+    go elsewhere only while its curator no longer works with clients (hand the client over instead:
+    ``company_reassign`` takes its open inquiries along)."""
+    ensure(actor, "companies.change_curator")
+    errors = FieldErrors()
+    reason = one_line(reason, 500)
+    if not reason:
+        errors.add("reason", _("Give the reason: it is kept in the history."), code="required")
+    elif len(reason) > REASON_MAX_LENGTH:
+        errors.add(
+            "reason",
+            ValidationError(
+                _("Keep the reason within %(limit)d characters."),
+                code="max_length",
+                params={"limit": REASON_MAX_LENGTH},
+            ),
+        )
+    if not may_curate(curator):
+        errors.add("curator", _("The curator must be an active sales employee."), code="invalid_curator")
+    inquiry = _locked(inquiry)
+    if inquiry.status not in (InquiryStatus.NEW, InquiryStatus.TAKEN, InquiryStatus.QUALIFIED):
+        errors.add("inquiry", _("The inquiry is closed: its curator stays as it was."), code="closed")
+    client_curator = inquiry.company.curator if inquiry.company_id is not None else None  # type: ignore[union-attr]
+    if client_curator is not None and client_curator.pk != curator.pk and may_curate(client_curator):
+        errors.add(
+            "curator",
+            _("The client of this inquiry is curated by %(curator)s, who works it (R2).")
+            % {"curator": client_curator.full_name},
+            code="client_curated",
+        )
+    errors.raise_if_any()
+    if inquiry.curator_id == curator.pk:
+        return inquiry
+    inquiry.curator = curator
+    _save(inquiry, actor, reason)
+    _notify_curator(
+        inquiry,
+        actor,
+        _("%(actor)s gave you the inquiry %(inquiry)s. Reason: %(reason)s")
+        % {"actor": actor.full_name, "inquiry": _inquiry_label(inquiry), "reason": reason},
+    )
     return inquiry
 
 

@@ -51,6 +51,7 @@ from kurator.sales.standards import StandardsNotMet, Unmet, stages_passed, unmet
 __all__ = [
     "checklist_item_deactivate",
     "checklist_item_save",
+    "deal_change_owners",
     "deal_check_item",
     "deal_create",
     "deal_move",
@@ -517,6 +518,61 @@ def deals_follow_curator(*, company: Company, new_owner: User, actor: User) -> i
         _save(deal, actor, reason)
         moved += 1
     return moved
+
+
+@transaction.atomic
+def deal_change_owners(*, actor: User, deal: Deal, owner: User, co_owner: User | None, reason: str) -> Deal:
+    """Give an open deal to another owner and/or co-owner (head of sales), with the reason kept in the deal's
+    history (D11); the new people are notified. Used when someone leaves (``kurator.accounts.services.
+    user_handover``). R2: a deal's owner is its client's curator, so callers pass the curator as ``owner``
+    unless the curator no longer works with clients."""
+    ensure(actor, CO_OWNER_PERMISSION)
+    errors = FieldErrors()
+    reason = one_line(reason, 500)
+    if not reason:
+        errors.add("reason", _("Give the reason: it is kept in the history."), code="required")
+    elif len(reason) > HISTORY_REASON_LENGTH:
+        errors.add(
+            "reason",
+            ValidationError(
+                _("Keep the reason within %(limit)d characters."),
+                code="max_length",
+                params={"limit": HISTORY_REASON_LENGTH},
+            ),
+        )
+    if not may_curate(owner):
+        errors.add("owner", _("The owner must be an active sales employee."), code="invalid_owner")
+    if co_owner is not None:
+        if co_owner.pk == owner.pk:
+            errors.add(
+                "co_owner", _("The co-owner must be someone other than the owner."), code="same_as_owner"
+            )
+        elif not may_curate(co_owner):
+            errors.add(
+                "co_owner", _("The co-owner must be an active sales employee."), code="invalid_co_owner"
+            )
+    deal = _locked(deal)
+    if deal.stage.kind != StageKind.OPEN:
+        errors.add("deal", _("The deal is closed: its owners stay as they were."), code="deal_closed")
+    errors.raise_if_any()
+    new_owner = owner.pk != deal.owner_id
+    new_co_owner = co_owner is not None and co_owner.pk != deal.co_owner_id
+    if not new_owner and (co_owner.pk if co_owner else None) == deal.co_owner_id:
+        return deal
+    deal.owner = owner
+    deal.co_owner = co_owner
+    deal.version += 1
+    _save(deal, actor, reason)
+    names = {"actor": actor.full_name, "deal": deal.title, "reason": reason}
+    for person, wanted in ((owner, new_owner), (co_owner, new_co_owner)):
+        if wanted and person is not None and person.pk != actor.pk:
+            notify(
+                recipient=person,
+                kind="deal_handed_over",
+                text=_("%(actor)s handed you the deal %(deal)s. Reason: %(reason)s") % names,
+                url=_deal_url(deal),
+            )
+    return deal
 
 
 # Pipelines (head of sales) -------------------------------------------------------------------------------
