@@ -360,3 +360,8 @@ KURATOR_BANK_STATEMENT_MAX_BYTES = int(
 # trash before the administrator may purge it for good.
 KURATOR_DOCUMENT_MAX_BYTES = int(os.environ.get("KURATOR_DOCUMENT_MAX_BYTES", str(25 * 1024 * 1024)))
 KURATOR_DOCUMENT_RETENTION_DAYS = int(os.environ.get("KURATOR_DOCUMENT_RETENTION_DAYS", "365"))
+
+# Backups (D12, `manage.py backup` / `restore`): where archives go by default, and the folder of the
+# PostgreSQL client programs when those on PATH are older than the server (e.g. /usr/lib/postgresql/16/bin).
+KURATOR_BACKUP_DIR = Path(os.environ.get("KURATOR_BACKUP_DIR", VAR_DIR / "backups"))
+KURATOR_PG_BIN_DIR = os.environ.get("KURATOR_PG_BIN_DIR", "")
