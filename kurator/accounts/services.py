@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, password_validation
 from django.contrib.sessions.models import Session
@@ -44,6 +43,7 @@ from kurator.accounts.selectors import (
     pending_access_requests_of,
     user_workload,
 )
+from kurator.accounts.tokens import api_tokens_revoke_all
 from kurator.core.cleaning import one_line, record_by_id, reject_unknown
 from kurator.core.errors import FieldErrors
 from kurator.core.requisites import normalize_phone
@@ -423,16 +423,6 @@ def _end_sessions(user: User) -> int:
     return ended
 
 
-def _revoke_api_tokens(user: User) -> int:
-    """API tokens stop working for an inactive user whatever their kind; they are removed as well, so that
-    reactivating the user does not bring them back."""
-    if not apps.is_installed("rest_framework.authtoken"):
-        return 0
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.filter(user=user).delete()[0]
-
-
 def _close_access(*, actor: User, user: User, reason: str) -> tuple[int, int]:
     """Withdraw the user's pending access requests and revoke their live grants (R4); the rows stay with who
     closed them, when and why, and each revocation is in the audit log."""
@@ -535,7 +525,7 @@ def user_deactivate(
     user.is_active = False
     user.save(update_fields=["is_active"])
     withdrawn, revoked = _close_access(actor=actor, user=user, reason=reason)
-    tokens = _revoke_api_tokens(user)
+    tokens = api_tokens_revoke_all(actor=actor, user=user)
     sessions = _end_sessions(user)
     audit_record(
         action=AuditAction.USER_DEACTIVATED,

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from kurator.access.models import AccessGrant, AccessRequest, AccessRequestStatus, AuditAction, AuditEvent
 from kurator.accounts import services
-from kurator.accounts.models import Role, User
+from kurator.accounts.models import ApiToken, Role, User
 from kurator.accounts.selectors import user_workload
 from kurator.activities.models import Notification, Task
 from kurator.activities.services import task_create
@@ -310,7 +310,8 @@ def test_deactivated_user_cannot_sign_in_or_use_the_api_and_loses_grants(
 
     result = services.user_deactivate(actor=head, user=manager, successor=senior_manager, reason=REASON)
 
-    assert result.sessions == 1
+    assert (result.sessions, result.tokens) == (1, 1)
+    assert ApiToken.objects.get(user=manager).revoked_by == head
     response = browser.get("/companies/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert api.get("/api/v1/users/me/").status_code in (401, 403)
