@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ from kurator.access.confidential import clearance, live_grants
 from kurator.access.models import AccessGrant, AccessRequest, AccessRequestStatus, AuditAction, AuditEvent
 from kurator.access.policy import can
 from kurator.access.tests.factories_access import ask, document, grant
-from kurator.accounts.models import Role
+from kurator.accounts.models import Role, User
 from kurator.activities.models import Notification
 from kurator.core.errors import AccessDenied
 from tests.factories import UserFactory, company_factory
@@ -37,7 +38,7 @@ def _counts() -> tuple[int, int, int, int]:
 
 
 def _fields(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]]:
-    return {field: [e.code for e in errors] for field, errors in exc.value.error_dict.items()}
+    return {field: [str(e.code) for e in errors] for field, errors in exc.value.error_dict.items()}
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_a_request_is_stored_the_heads_told_and_audited(
     other_manager, head, colleague_client, django_capture_on_commit_callbacks
 ):
     """R4: a manager asks with a reason; every head of sales gets a notification; REQUEST_ACCESS is logged."""
-    second_head = UserFactory(username="head2", role=Role.HEAD_OF_SALES)
+    second_head = cast(User, UserFactory(username="head2", role=Role.HEAD_OF_SALES))
     UserFactory(username="gone", role=Role.HEAD_OF_SALES, is_active=False)
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_create(
@@ -288,7 +289,7 @@ def test_two_heads_deciding_at_once_cannot_both_win(manager, other_manager, head
     """R4: the request row is locked while it is decided; the second head finds it decided (PostgreSQL)."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks (SELECT … FOR UPDATE) need PostgreSQL; SQLite serialises every writer anyway")
-    second_head = UserFactory(username="head2", role=Role.HEAD_OF_SALES)
+    second_head = cast(User, UserFactory(username="head2", role=Role.HEAD_OF_SALES))
     company = company_factory(actor=manager)
     request = ask(other_manager, company)
     barrier = threading.Barrier(2)
@@ -305,7 +306,7 @@ def test_two_heads_deciding_at_once_cannot_both_win(manager, other_manager, head
                 services.access_request_refuse(actor=actor, request=request, comment="нет")
             outcomes.append("won")
         except ValidationError as exc:
-            outcomes.append(exc.error_dict["status"][0].code)
+            outcomes.append(str(exc.error_dict["status"][0].code))
         finally:
             connections.close_all()
 

@@ -10,6 +10,11 @@
   an unknown company.
 
 Amounts and ratios are decimal strings.
+
+Audit (D12): each answer of the solvency endpoint is logged (VIEW_SOLVENCY, with the rule or grant that
+allowed it, or ``no_grant``), and so is each read of statements (VIEW_STATEMENTS): a record, or a list — one
+line per page, for the client asked for with ``?company=`` or, for a list of every visible client, under the
+caller's office (``scoped`` for a seller: their own clients and those a grant opens).
 """
 
 from __future__ import annotations
@@ -30,10 +35,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kurator.access.decorators import ensure
+from kurator.access.audit import audit_record
+from kurator.access.confidential import REFUSED_NO_GRANT, clearance
+from kurator.access.models import AuditAction
+from kurator.access.policy import REFUSALS, can
 from kurator.access.scoping import access_company_by_id, visible_companies, visible_financial_statements
 from kurator.companies.api import MAX_ID, IntegerFilter, RelatedIdField, _id_filter
+from kurator.companies.models import Company
 from kurator.core.api import ActorMixin, money_field, versioned_fields
+from kurator.core.errors import AccessDenied
+from kurator.core.net import client_ip
 from kurator.finance.models import FinancialStatement
 from kurator.finance.selectors import solvency as selectors
 from kurator.finance.services import solvency as services
@@ -41,6 +52,27 @@ from kurator.finance.services import solvency as services
 MEMBERS = "companies.view_company"
 VIEW = "finance.view_solvency"
 CHANGE = "finance.change_financial_statement"
+
+
+def _audit(request: Request, *, action: str, allowed: bool, rule: str, **kwargs: Any) -> None:
+    """One line of the audit log for an API read; the user is the API's (a token's user too)."""
+    audit_record(
+        action=action,
+        allowed=allowed,
+        rule=rule,
+        user=request.user,
+        ip=client_ip(request._request) or None,
+        **kwargs,
+    )
+
+
+def _rule(actor: Any, company: Any) -> tuple[bool, str]:
+    """Whether the policy lets ``actor`` see ``company``'s figures, and the rule or grant that says so."""
+    allowed = can(actor, VIEW, company)
+    cleared = clearance(actor, company)
+    if cleared.allowed == allowed:
+        return allowed, cleared.rule
+    return allowed, "policy" if allowed else REFUSED_NO_GRANT
 
 
 def _money(help_text: Any = None, **kwargs: Any) -> serializers.DecimalField:
@@ -61,6 +93,13 @@ def _ratio(help_text: Any) -> serializers.DecimalField:
         read_only=True,
         help_text=help_text,
     )
+
+
+def _office_rule(actor: Any) -> str:
+    """The rule a list of every visible client's statements is read under: the office that opens them all,
+    or ``scoped`` (a seller's own clients and those a live grant opens)."""
+    rule = clearance(actor, None).rule
+    return rule if rule in ("admin", "head_of_sales", "finance") else "scoped"
 
 
 # Statements -----------------------------------------------------------------------------------------------
@@ -175,9 +214,63 @@ class FinancialStatementViewSet(
                 .get(pk=int(self.kwargs["pk"]))
             )
         except (FinancialStatement.DoesNotExist, TypeError, ValueError):
+            if self.action == "retrieve":
+                self._audit_refused_record()
             raise Http404 from None
         self.check_object_permissions(self.request, statement)
+        if self.action == "retrieve":
+            _allowed, rule = _rule(self.actor, statement.company)
+            _audit(
+                self.request,
+                action=AuditAction.VIEW_STATEMENTS,
+                allowed=True,
+                rule=rule,
+                obj=statement,
+                company=statement.company,
+            )
         return statement
+
+    def _audit_refused_record(self) -> None:
+        """A guessed id of a statement the caller may not read: 404 like an unknown one, but logged."""
+        try:
+            pk = int(self.kwargs["pk"])
+        except (TypeError, ValueError):
+            return
+        company_id = FinancialStatement.objects.filter(pk=pk).values_list("company_id", flat=True).first()
+        if company_id is None:
+            return
+        _audit(
+            self.request,
+            action=AuditAction.VIEW_STATEMENTS,
+            allowed=False,
+            rule=REFUSED_NO_GRANT,
+            obj=FinancialStatement(pk=pk, company_id=company_id),
+            company=Company(pk=company_id),
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        count = response.data.get("count") if isinstance(response.data, dict) else None
+        company_id = self.filterset_class(request.query_params).form.data.get("company")
+        company = None
+        if company_id:
+            try:
+                company = visible_companies(self.actor).filter(pk=int(company_id)).first()
+            except (TypeError, ValueError, OverflowError):
+                company = None
+        if company is not None:
+            allowed, rule = _rule(self.actor, company)
+        else:
+            allowed, rule = True, _office_rule(self.actor)
+        _audit(
+            request,
+            action=AuditAction.VIEW_STATEMENTS,
+            allowed=allowed,
+            rule=rule,
+            company=company,
+            detail=f"list: {count} statements" if count is not None else "list",
+        )
+        return response
 
     def _company(self, company_id: Any) -> Any:
         company = visible_companies(self.actor).filter(pk=company_id).first()
@@ -328,7 +421,10 @@ class CompanySolvencyView(ActorMixin, APIView):
     @extend_schema(responses={200: SolvencySerializer, 403: OpenApiResponse(), 404: OpenApiResponse()})
     def get(self, request: Request, pk: int) -> Response:
         company = access_company_by_id(self.actor, pk)
-        ensure(self.actor, VIEW, company)
+        allowed, rule = _rule(self.actor, company)
+        _audit(request, action=AuditAction.VIEW_SOLVENCY, allowed=allowed, rule=rule, obj=company)
+        if not allowed:
+            raise AccessDenied(str(REFUSALS[VIEW]))
         data = selectors.company_solvency(company=company)
         data["factors"] = [
             {**f, "value": None if f["value"] is None else str(f["value"])} for f in data["factors"]

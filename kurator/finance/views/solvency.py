@@ -2,9 +2,13 @@
 payment discipline, the suggested credit limit and the statements (add, edit, import).
 
 Confidential: the curator, the head of sales, finance and the administrator see it (``finance.view_solvency``
-with the company). Anyone else in the department still opens the tab — it is part of the dossier — but gets a
-lock notice with status 403 and none of the figures. The views name ``companies.view_company`` for the
-coverage test and check the object permission inside.
+with the company), and anyone the head of sales gives a live grant to. Anyone else in the department still
+opens the tab — it is part of the dossier — but gets a lock notice with status 403, none of the figures and a
+«Request access» button (or the date of their request still waiting). The views name
+``companies.view_company`` for the coverage test and check the object permission inside.
+
+Audit (D12): every opening of the tab is logged (VIEW_SOLVENCY) with the rule or grant that allowed it, or
+``no_grant`` when it was refused; opening a year's figures to correct them is logged as VIEW_STATEMENTS.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from kurator.access.audit import audit_record
+from kurator.access.confidential import REFUSED_NO_GRANT, clearance
 from kurator.access.decorators import ensure, require
+from kurator.access.models import AuditAction
 from kurator.access.policy import can
 from kurator.access.scoping import access_company_by_id, visible_financial_statements
+from kurator.access.selectors import pending_request_for
 from kurator.accounts.models import User
 from kurator.companies.views import follows_merged, render_dossier
 from kurator.core.errors import EditConflict
@@ -71,19 +79,37 @@ def _chart(ratios: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _locked(request: HttpRequest, pk: int) -> HttpResponse:
-    response = render_dossier(request, pk, "solvency", "finance/solvency_locked.html")
+def _locked(request: HttpRequest, company: Any) -> HttpResponse:
+    response = render_dossier(
+        request,
+        company.pk,
+        "solvency",
+        "finance/solvency_locked.html",
+        pending_request=pending_request_for(actor=request.user, company=company),
+        may_request=can(request.user, "access.request_access"),
+    )
     response.status_code = 403
     return response
+
+
+def solvency_clearance(request: HttpRequest, company: Any, action: str) -> bool:
+    """Whether the signed-in user may see ``company``'s confidential figures (the policy decides), with the
+    view logged under the rule or grant that allowed it, or ``no_grant`` (R4, D12)."""
+    allowed = can(request.user, VIEW, company)
+    cleared = clearance(request.user, company)
+    rule = cleared.rule if cleared.allowed == allowed else ("policy" if allowed else REFUSED_NO_GRANT)
+    audit_record(action=action, allowed=allowed, rule=rule, obj=company, request=request)
+    return allowed
 
 
 @require("companies.view_company")
 @follows_merged
 def company_solvency(request: HttpRequest, pk: int) -> HttpResponse:
-    """D4/R4: the solvency tab for those who may see it; a lock notice (403, no figures) for the others."""
+    """D4/R4: the solvency tab for those who may see it; a lock notice (403, no figures) for the others. Both
+    are logged (D12)."""
     company = access_company_by_id(request.user, pk)
-    if not can(request.user, VIEW, company):
-        return _locked(request, pk)
+    if not solvency_clearance(request, company, AuditAction.VIEW_SOLVENCY):
+        return _locked(request, company)
     data = solvency_of(company=company)
     factors = [{**f, "display": _display(f["value"], f["unit"])} for f in data["factors"]]
     ratios = [
@@ -157,6 +183,16 @@ def statement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if statement is None:
         raise Http404
     ensure(request.user, CHANGE, statement.company)
+    if request.method == "GET":
+        rule = clearance(request.user, statement.company).rule
+        audit_record(
+            action=AuditAction.VIEW_STATEMENTS,
+            allowed=True,
+            rule=rule,
+            obj=statement,
+            company=statement.company,
+            request=request,
+        )
     initial = {name: getattr(statement, name) for name in services.STATEMENT_FIELDS}
     form = StatementForm(request.POST or None, initial={**initial, "version": statement.version})
     conflict = False
