@@ -293,7 +293,9 @@ def _personal(world: World, user: User, head: User) -> None:
         expires_on=timezone.localdate() + timedelta(days=7),
     )
     pending = AccessRequest.objects.create(
-        requester=user, company=world.colleague_company, reason="Проверить платёжеспособность"
+        requester=user,
+        company=world.colleague_company,
+        reason=f"Проверить платёжеспособность ({user.username})",
     )
     world.personal[user.username] = {
         "notification": notification,
