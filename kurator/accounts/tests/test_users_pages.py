@@ -300,3 +300,10 @@ def test_nobody_deactivates_themselves_on_the_page(head):
 
 def test_reactivate_is_post_only(head, manager):
     assert login(head).get(reverse("users:reactivate", args=[manager.pk])).status_code == 405
+
+
+def test_the_settings_menu_offers_users_to_the_head_only(head, manager):
+    """R4: the entry is where the head of sales keeps the department's settings."""
+    url = f'href="{reverse("users:list")}"'
+    assert url in login(head).get(reverse("companies:list")).content.decode()
+    assert url not in login(manager).get(reverse("companies:list")).content.decode()
