@@ -12,6 +12,15 @@
     }
   }, true);
 
+  // <a href="/" data-history-back>: goes back where the person came from (the address is the fallback).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-history-back]");
+    if (link && window.history.length > 1 && document.referrer) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   // <select data-autosubmit>: choosing an option sends its form (a <noscript> button does it without JS).
   document.addEventListener("change", function (event) {
     var field = event.target;
