@@ -287,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "HistoryActionEnum": ["created", "changed", "deleted"],
         "AccessRequestStatusEnum": "kurator.access.models.AccessRequestStatus",
         "AuditActionEnum": "kurator.access.models.AuditAction",
+        "DocumentSectionEnum": "kurator.documents.models.DocumentSection",
     },
 }
 

@@ -6,5 +6,7 @@ from typing import Any
 
 from django.urls import URLPattern
 
-ROUTES: list[tuple[str, Any, str]] = []
-PATHS: list[URLPattern] = []
+from kurator.documents import api
+
+ROUTES: list[tuple[str, Any, str]] = api.ROUTES
+PATHS: list[URLPattern] = api.PATHS

@@ -267,7 +267,7 @@ def test_a_download_has_safe_headers_and_the_cyrillic_name(manager, secret):
     """D12/R4: an attachment with the detected type, nosniff, no caching; RFC 5987 UTF-8 name."""
     response = login(manager).get(reverse("documents:download", args=[secret.pk]))
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == PDF
+    assert response.getvalue() == PDF
     assert response["Content-Type"] == "application/pdf"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "private, no-store"
