@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -84,12 +84,26 @@ def target_label(company: Company, document: Document | None, *, reveal: bool = 
     }
 
 
+def _reverse_or_dossier(name: str, pk: int, company: Company) -> str:
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:  # the documents pages are not mounted: the dossier
+        return reverse("companies:detail", args=[company.pk])
+
+
 def target_url(company: Company, document: Document | None) -> str:
-    """Where the confidential thing opens: the solvency tab for a client's section, the dossier otherwise
-    (the documents pages link from there)."""
+    """Where the confidential thing opens: the solvency tab for a client's section, the document's page for
+    one document."""
     if document is None:
         return reverse("finance:company_solvency", args=[company.pk])
-    return reverse("companies:detail", args=[company.pk])
+    return _reverse_or_dossier("documents:detail", document.pk, company)
+
+
+def back_url(company: Company, document: Document | None) -> str:
+    """Where someone who asked goes back to: the solvency tab, or the client's documents tab."""
+    if document is None:
+        return reverse("finance:company_solvency", args=[company.pk])
+    return _reverse_or_dossier("documents:company_documents", company.pk, company)
 
 
 def _clean_document(errors: FieldErrors, company: Company, document: Any) -> Document | None:

@@ -116,7 +116,7 @@ def request_access(request: HttpRequest) -> HttpResponse:
         if document is None:
             raise Http404
     cleared = clearance(me, document or company)
-    back = _safe_next(request, services.target_url(company, document))
+    back = _safe_next(request, services.back_url(company, document))
     form = AccessRequestForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -130,7 +130,8 @@ def request_access(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             status = 400
-            for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
+            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            for field, errors in by_field.items():
                 for error in errors:
                     form.add_error("reason" if field == "reason" else None, error)
         else:
