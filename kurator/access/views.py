@@ -130,7 +130,7 @@ def request_access(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             status = 400
-            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            by_field = exc.error_dict if hasattr(exc, "error_dict") else {"": exc.error_list}
             for field, errors in by_field.items():
                 for error in errors:
                     form.add_error("reason" if field == "reason" else None, error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from django.db import connection
@@ -16,7 +17,7 @@ from kurator.access import services
 from kurator.access.audit import audit_record
 from kurator.access.models import AccessGrant, AccessRequest, AuditAction, AuditEvent
 from kurator.access.tests.factories_access import ask, document, grant
-from kurator.accounts.models import Role
+from kurator.accounts.models import Role, User
 from tests.factories import UserFactory, company_factory
 
 TODAY = timezone.localdate
@@ -447,7 +448,7 @@ def test_only_the_head_and_the_administrator_export(client, request, log, who):
 
 def _more(head, n: int) -> None:
     for i in range(n):
-        requester = UserFactory(username=f"asker{i}", role=Role.MANAGER)
+        requester = cast(User, UserFactory(username=f"asker{i}", role=Role.MANAGER))
         company = company_factory(actor=head)
         ask(requester, company, doc=document(company))
         decided = ask(requester, company)
