@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.helpers import CSP_VIOLATIONS, watch_csp
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -63,9 +65,13 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
         locale="ru-RU", viewport={"width": 1366, "height": 900}, base_url=live_server.url
     )
     context.set_default_timeout(15_000)
+    CSP_VIOLATIONS.clear()
+    watch_csp(context)
     page = context.new_page()
     yield page
     context.close()
+    violations, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert not violations, "Content Security Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -10,6 +10,20 @@ from tests.factories import UserFactory
 
 PASSWORD = "kurator-test-pass"  # the factory's password
 
+# Console messages of the browser that report a Content Security Policy violation (R4): the ``page`` fixture
+# fails its test when any appear, so a page relying on an inline script or handler is caught here.
+CSP_VIOLATIONS: list[str] = []
+
+
+def watch_csp(context: Any) -> None:
+    """Record every CSP violation reported in the console of any page of ``context``."""
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            CSP_VIOLATIONS.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+
 
 def make_user(username: str, role: str, first_name: str, last_name: str) -> User:
     return cast(User, UserFactory(username=username, role=role, first_name=first_name, last_name=last_name))
@@ -29,6 +43,7 @@ def new_page(page: Any, live_server: Any) -> Any:
         locale="ru-RU", viewport={"width": 1366, "height": 900}, base_url=live_server.url
     )
     context.set_default_timeout(15_000)
+    watch_csp(context)
     return context.new_page()
 
 
