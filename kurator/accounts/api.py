@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
@@ -24,6 +24,7 @@ from kurator.access.api import PolicyPermission
 from kurator.access.policy import AUTHENTICATED, PUBLIC
 from kurator.accounts.models import ApiToken, ApiTokenStatus, Role, User
 from kurator.accounts.selectors import user_get, user_list
+from kurator.accounts.services import user_deactivate
 from kurator.accounts.throttle import SignInLocked, authenticate_throttled
 from kurator.accounts.tokens import (
     api_token_create,
@@ -33,6 +34,7 @@ from kurator.accounts.tokens import (
     visible_api_tokens,
 )
 from kurator.core.api import ActorMixin
+from kurator.core.net import client_ip
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -175,11 +177,52 @@ class ApiTokenViewSet(ActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         return Response(ApiTokenSerializer(token).data)
 
 
+# Ids are PostgreSQL bigints: a larger number is "not found", never a server error.
+USER_MAX_ID = 2**63 - 1
+
+
+class DeactivateSerializer(serializers.Serializer):
+    successor = serializers.IntegerField(
+        min_value=1,
+        max_value=USER_MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "User id of who takes over the clients, open deals, open tasks and open inquiries; required "
+            "while the user holds any."
+        ),
+    )
+    reason = serializers.CharField(max_length=500, help_text=_("Why; kept in the history and the audit log."))
+
+
+class DeactivationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    successor = serializers.IntegerField(read_only=True, allow_null=True)
+    clients = serializers.IntegerField(read_only=True, help_text=_("Clients handed over."))
+    deals = serializers.IntegerField(
+        read_only=True, help_text=_("Deals of other curators' clients handed over.")
+    )
+    tasks = serializers.IntegerField(read_only=True, help_text=_("Open tasks handed over."))
+    inquiries = serializers.IntegerField(
+        read_only=True, help_text=_("Inquiries handed over apart from clients.")
+    )
+    grants_revoked = serializers.IntegerField(read_only=True)
+    requests_withdrawn = serializers.IntegerField(read_only=True)
+    tokens_revoked = serializers.IntegerField(read_only=True)
+
+
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Active members of the department (R3: everyone sees the whole team) and the caller itself."""
+    """Active members of the department (R3: everyone sees the whole team) and the caller itself; the head of
+    sales and the administrator deactivate someone who leaves, handing their work over (R2, R4)."""
 
     serializer_class = UserSerializer
-    permissions = {"list": "accounts.view_user", "retrieve": "accounts.view_user", "me": AUTHENTICATED}
+    permissions = {
+        "list": "accounts.view_user",
+        "retrieve": "accounts.view_user",
+        "me": AUTHENTICATED,
+        "deactivate": "accounts.manage_users",
+    }
     filterset_fields = ["role"]
 
     def get_queryset(self) -> Any:
@@ -196,3 +239,40 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=False, methods=["get"], pagination_class=None, filterset_fields=[])
     def me(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
+
+    @extend_schema(request=DeactivateSerializer, responses=DeactivationSerializer, filters=False)
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def deactivate(self, request: Request, pk: str | None = None) -> Response:
+        """Deactivate a user who leaves (head of sales or administrator; an administrator only by an
+        administrator). Their clients, open deals, open tasks and open inquiries go to ``successor`` in the
+        same step; without one the call is refused (400) while any remain, the message listing them with
+        counts. Their sessions end, API tokens, grants and pending access requests are revoked; nothing is
+        deleted."""
+        user = self.get_object()
+        serializer = DeactivateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        successor = serializer.validated_data.get("successor")
+        result = user_deactivate(
+            actor=cast(User, request.user),
+            user=user,
+            successor=successor,
+            reason=serializer.validated_data["reason"],
+            ip=client_ip(request) or None,
+        )
+        handover = result.handover
+        return Response(
+            DeactivationSerializer(
+                {
+                    "id": user.pk,
+                    "is_active": False,
+                    "successor": successor,
+                    "clients": handover.clients,
+                    "deals": handover.deals,
+                    "tasks": handover.tasks,
+                    "inquiries": handover.inquiries,
+                    "grants_revoked": result.grants_revoked,
+                    "requests_withdrawn": result.requests_withdrawn,
+                    "tokens_revoked": result.tokens,
+                }
+            ).data
+        )
