@@ -69,8 +69,9 @@ KEPT_CHECKSUMS: dict[str, tuple[str, str | None]] = {
 
 # What ``migrate`` itself writes into a new database: content types and permissions, and the dictionaries the
 # data migrations seed (contact sources, sales technologies …, response standards, public mail domains, the
-# default pipeline). Sessions carry nothing worth keeping. A database whose other tables are all empty has
-# never been used, and a restore may replace it. ``test_backup`` checks this list against a fresh database.
+# default pipeline) with the history of edits to them. Sessions carry nothing worth keeping. A database whose
+# other tables are all empty has never been used, and a restore may replace it. ``test_backup`` checks this
+# list against a new test database.
 REFERENCE_TABLES_OF = (
     "contenttypes.ContentType",
     "auth.Permission",
@@ -164,7 +165,14 @@ def _model_tables() -> dict[str, str]:
 
 
 def _reference_tables() -> set[str]:
-    return {"django_migrations"} | {apps.get_model(label)._meta.db_table for label in REFERENCE_TABLES_OF}
+    tables = {"django_migrations"}
+    for label in REFERENCE_TABLES_OF:
+        model = apps.get_model(label)
+        tables.add(model._meta.db_table)
+        history = getattr(model, "history", None)  # django-simple-history's record of dictionary edits
+        if history is not None:
+            tables.add(history.model._meta.db_table)
+    return tables
 
 
 def _quote(name: str) -> str:
@@ -464,10 +472,11 @@ def _migrations(cursor: Any) -> dict[str, str]:
     return dict(sorted(latest.items()))
 
 
-def default_output() -> Path:
+def default_output(folder: Path | None = None) -> Path:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    folder = getattr(settings, "KURATOR_BACKUP_DIR", None) or Path(settings.VAR_DIR) / "backups"
-    return Path(folder) / f"kurator-{stamp}.tar.gz"
+    if folder is not None:
+        return folder / f"kurator-{stamp}.tar.gz"
+    return Path(settings.KURATOR_BACKUP_DIR) / f"kurator-{stamp}.tar.gz"
 
 
 @dataclass
@@ -587,6 +596,8 @@ def backup_create(
     started = time.monotonic()
     settings_dict = connections[alias].settings_dict
     engine = engine_of(settings_dict)
+    if output is not None and Path(output).is_dir():
+        output = default_output(Path(output))
     final = Path(output or default_output()).absolute()
     if final.exists():
         raise BackupError(_("%(path)s already exists; a backup never replaces one.") % {"path": final})
@@ -845,6 +856,13 @@ def _sqlite_target(settings_dict: dict[str, Any], archive: VerifiedArchive) -> T
         raise BackupError(_("The target database is in memory; restore into a database file."))
     path = Path(name)
     had_tables = False
+    leftovers = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")]
+    if not path.exists() and any(leftover.exists() for leftover in leftovers):
+        # A write-ahead log left from a deleted database would be replayed into the new one.
+        raise BackupError(
+            _("%(path)s does not exist but its %(files)s do: remove them too, then restore.")
+            % {"path": path, "files": ", ".join(p.name for p in leftovers if p.exists())}
+        )
     if path.exists() and path.stat().st_size > 0:
         with contextlib.closing(sqlite3.connect(path, timeout=20)) as db:
             cursor = db.cursor()
@@ -923,7 +941,10 @@ def _postgresql_target(settings_dict: dict[str, Any], archive: VerifiedArchive) 
             with target.connect(autocommit=True) as pg:
                 pg.execute("DROP SCHEMA public CASCADE")
                 pg.execute("CREATE SCHEMA public")
-        args = [pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
+        # --no-comments: Kurator sets none; the one in every dump is pg_trgm's own, which only the extension's
+        # owner may set, so it would stop a restore into a database where someone else created the extension.
+        args = [pg_restore, "--no-owner", "--no-privileges", "--no-comments", "--exit-on-error"]
+        args += ["--single-transaction"]
         args += ["--dbname", target.dbname, str(database_file)]
         _run(args, target.environment(), "pg_restore")
 

@@ -18,7 +18,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--output", type=Path, help="Where to write the archive (never replaces a file).")
+        parser.add_argument(
+            "--output",
+            type=Path,
+            help="The archive to write (never replaces a file), or a folder to write it in.",
+        )
         parser.add_argument(
             "--allow-mismatch",
             action="store_true",
