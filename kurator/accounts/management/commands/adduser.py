@@ -6,13 +6,14 @@ import getpass
 import sys
 from typing import Any
 
-from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kurator.accounts.models import Role, User
+from kurator.accounts.services import clean_password, clean_username
+from kurator.core.errors import FieldErrors
 
 
 class Command(BaseCommand):
@@ -41,12 +42,11 @@ class Command(BaseCommand):
             )
         if not username:
             raise CommandError(_("The username cannot be empty."))
-        try:
-            User.username_validator(username)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from None
-        if User.objects.filter(username__iexact=username).exists():
-            raise CommandError(_("A user named “%(username)s” already exists.") % {"username": username})
+        # The same checks as the «Users» pages (kurator.accounts.services).
+        errors = FieldErrors()
+        clean_username(errors, username)
+        if errors.errors:
+            raise CommandError(" ".join(ValidationError(errors.errors["username"]).messages))
 
         user = User(
             username=username,
@@ -92,7 +92,7 @@ class Command(BaseCommand):
     def _validate(self, password: str, user: User) -> None:
         if not password:
             raise CommandError(_("The password cannot be empty."))
-        try:
-            password_validation.validate_password(password, user)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from None
+        errors = FieldErrors()
+        clean_password(errors, password, user)
+        if errors.errors:
+            raise CommandError(" ".join(ValidationError(errors.errors["password"]).messages))
