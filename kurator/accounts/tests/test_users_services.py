@@ -33,6 +33,13 @@ PASSWORD = "kurator-test-pass"
 REASON = "Уволился по собственному желанию"
 
 
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    # Messages are matched in English whatever translations are compiled (Russian is the default).
+    with translation.override("en"):
+        yield
+
+
 def _user(**fields: Any) -> User:
     return cast(User, UserFactory(**fields))
 
@@ -194,7 +201,7 @@ def test_deactivation_without_a_successor_lists_what_remains_and_writes_nothing(
     written."""
     make_workload(manager, other_manager, head)
     before = snapshot()
-    with translation.override("en"), pytest.raises(ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.user_deactivate(actor=head, user=manager, reason=REASON)
     message = " ".join(error.value.message_dict["successor"])
     assert "2 clients" in message and "3 open deals" in message
@@ -369,7 +376,7 @@ def test_a_new_user_is_checked_field_by_field_and_nothing_is_written(head, manag
     """R4: Django's password validators, a unique sign-in name whatever its case, a known role, a real
     e-mail and phone — every bad field named at once."""
     count = User.objects.count()
-    with translation.override("en"), pytest.raises(ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.user_create(
             actor=head,
             username="MANAGER",
@@ -411,7 +418,7 @@ def test_the_head_edits_names_contacts_and_role(head, manager, other_manager):
 def test_a_role_that_cannot_curate_is_refused_while_work_remains(head, manager, other_manager):
     """R2: a curator cannot become finance while holding clients — the client would be left without one."""
     company_factory(actor=manager)
-    with translation.override("en"), pytest.raises(ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.user_update(actor=head, user=manager, role=Role.FINANCE)
     assert "1 client" in error.value.message_dict["role"][0]
     manager.refresh_from_db()
