@@ -719,6 +719,7 @@ class DemoResult:
     orders: int = 0
     invoices: int = 0
     payments: int = 0
+    documents: int = 0
 
 
 def _backdate(company: Company, days: int, hours: int) -> None:
@@ -841,4 +842,7 @@ def load_demo_data(
             finance = load_demo_finance(rng=generator.rng, companies=created)
             result.contracts, result.orders = finance.contracts, finance.orders
             result.invoices, result.payments = finance.invoices, finance.payments
+            from kurator.documents.demo import load_demo_documents
+
+            result.documents = load_demo_documents(rng=generator.rng, companies=created).documents
     return result
