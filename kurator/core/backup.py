@@ -958,7 +958,8 @@ def _postgresql_target(settings_dict: dict[str, Any], archive: VerifiedArchive) 
 
 def _storage_describe() -> str:
     location = getattr(default_storage, "location", None) or getattr(default_storage, "bucket_name", None)
-    return f"{type(default_storage).__name__} {location}" if location else type(default_storage).__name__
+    kind = type(getattr(default_storage, "_wrapped", default_storage)).__name__  # behind Django's lazy proxy
+    return f"{kind} {location}" if location else kind
 
 
 @dataclass
