@@ -201,12 +201,10 @@ class DeactivationSerializer(serializers.Serializer):
     successor = serializers.IntegerField(read_only=True, allow_null=True)
     clients = serializers.IntegerField(read_only=True, help_text=_("Clients handed over."))
     deals = serializers.IntegerField(
-        read_only=True, help_text=_("Deals of other curators' clients handed over.")
+        read_only=True, help_text=_("Open deals handed over (owned or co-owned, with the clients or alone).")
     )
     tasks = serializers.IntegerField(read_only=True, help_text=_("Open tasks handed over."))
-    inquiries = serializers.IntegerField(
-        read_only=True, help_text=_("Inquiries handed over apart from clients.")
-    )
+    inquiries = serializers.IntegerField(read_only=True, help_text=_("Open inquiries handed over."))
     grants_revoked = serializers.IntegerField(read_only=True)
     requests_withdrawn = serializers.IntegerField(read_only=True)
     tokens_revoked = serializers.IntegerField(read_only=True)

@@ -223,8 +223,10 @@ def user_create(
     return user
 
 
-def _work_summary(remaining: dict[str, int]) -> str:
-    """«3 clients, 2 open deals and 1 open task» from ``Workload.remaining``."""
+def work_summary(remaining: dict[str, int]) -> str:
+    """«3 clients, 2 open deals and 1 open task» from ``Workload.remaining`` (kinds with a count of 0 are
+    left out)."""
+    remaining = {kind: n for kind, n in remaining.items() if n}
     words = {
         "clients": lambda n: ngettext("%(count)d client", "%(count)d clients", n),
         "deals": lambda n: ngettext("%(count)d open deal", "%(count)d open deals", n),
@@ -265,7 +267,7 @@ def user_update(*, actor: User, user: User, **fields: Any) -> User:
                                 "first (Deactivate hands them over in one step)."
                             ),
                             code="work_remains",
-                            params={"name": user.full_name, "work": _work_summary(remaining)},
+                            params={"name": user.full_name, "work": work_summary(remaining)},
                         ),
                     )
     errors.raise_if_any()
@@ -295,8 +297,9 @@ def user_set_password(*, actor: User, user: User, password: str) -> User:
 
 @dataclass(frozen=True)
 class Handover:
-    """How many records a handover moved to the successor (or, for a client's deal or inquiry, to the
-    client's curator)."""
+    """How many records a handover moved: the clients to the successor, and every open deal, open task and
+    open inquiry the user held — with their clients, or on their own (a colleague's client's deal or
+    inquiry to that client's curator)."""
 
     clients: int = 0
     deals: int = 0
@@ -306,6 +309,14 @@ class Handover:
     @property
     def total(self) -> int:
         return self.clients + self.deals + self.tasks + self.inquiries
+
+    def as_counts(self) -> dict[str, int]:
+        return {
+            "clients": self.clients,
+            "deals": self.deals,
+            "tasks": self.tasks,
+            "inquiries": self.inquiries,
+        }
 
 
 def _clean_successor(errors: FieldErrors, user: User, successor: Any) -> User | None:
@@ -354,14 +365,17 @@ def _hand_over(*, actor: User, user: User, successor: User, reason: str) -> Hand
     from kurator.inquiries.services import inquiry_reassign
     from kurator.sales.services import deal_change_owners
 
+    moved = Handover(
+        clients=clients_of(user).count(),
+        deals=open_deals_of(user).count(),
+        tasks=open_tasks_of(user).count(),
+        inquiries=open_inquiries_of(user).count(),
+    )
     # Clients first: their open deals and open inquiries follow the new curator (company_reassign), each
     # client's history keeps the reason and both curators are notified.
-    clients = 0
     for company in clients_of(user).order_by("pk"):
         company_reassign(actor=actor, company=company, curator=successor, reason=reason)
-        clients += 1
     # Whatever is left: deals of other curators' clients that the user owns or co-owns.
-    deals = 0
     for deal in open_deals_of(user).select_related("company__curator", "owner", "co_owner").order_by("pk"):
         owner = deal.owner
         if owner.pk == user.pk or not may_curate(owner):
@@ -370,17 +384,12 @@ def _hand_over(*, actor: User, user: User, successor: User, reason: str) -> Hand
         if co_owner is not None and (co_owner.pk == owner.pk or not may_curate(co_owner)):
             co_owner = None
         deal_change_owners(actor=actor, deal=deal, owner=owner, co_owner=co_owner, reason=reason)
-        deals += 1
-    tasks = 0
     for task in open_tasks_of(user).order_by("pk"):
         task_update(actor=actor, task=task, assignee=successor, reason=reason)
-        tasks += 1
-    inquiries = 0
     for inquiry in open_inquiries_of(user).select_related("company__curator").order_by("pk"):
         curator = _client_curator_or(inquiry.company, user, successor)
         inquiry_reassign(actor=actor, inquiry=inquiry, curator=curator, reason=reason)
-        inquiries += 1
-    return Handover(clients=clients, deals=deals, tasks=tasks, inquiries=inquiries)
+    return moved
 
 
 @transaction.atomic
@@ -494,7 +503,7 @@ def user_deactivate(
                 ValidationError(
                     _("%(name)s still has %(work)s: choose who takes them over."),
                     code="work_remains",
-                    params={"name": user.full_name, "work": _work_summary(remaining)},
+                    params={"name": user.full_name, "work": work_summary(remaining)},
                 ),
             )
     errors.raise_if_any()
@@ -517,7 +526,7 @@ def user_deactivate(
                     ValidationError(
                         _("%(name)s still has %(work)s: choose who takes them over."),
                         code="work_remains",
-                        params={"name": user.full_name, "work": _work_summary(remaining)},
+                        params={"name": user.full_name, "work": work_summary(remaining)},
                     )
                 ]
             }

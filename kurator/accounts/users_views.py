@@ -162,15 +162,7 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _handover_summary(result: services.Deactivation) -> str:
-    handover = result.handover
-    return _(
-        "Handed over: %(clients)d clients, %(deals)d deals, %(tasks)d tasks, %(inquiries)d inquiries."
-    ) % {
-        "clients": handover.clients,
-        "deals": handover.deals,
-        "tasks": handover.tasks,
-        "inquiries": handover.inquiries,
-    }
+    return _("Handed over: %(work)s.") % {"work": services.work_summary(result.handover.as_counts())}
 
 
 @require(MANAGE)

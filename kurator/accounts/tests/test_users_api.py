@@ -43,7 +43,7 @@ def test_the_head_deactivates_with_a_successor_in_one_call(head, manager, other_
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["id"] == manager.pk and body["is_active"] is False and body["successor"] == other_manager.pk
-    assert (body["clients"], body["tasks"]) == (1, 1)
+    assert (body["clients"], body["deals"], body["tasks"], body["inquiries"]) == (1, 0, 1, 0)
     manager.refresh_from_db()
     assert not manager.is_active
     assert Company.objects.get(pk=company.pk).curator == other_manager

@@ -280,7 +280,7 @@ def test_handing_over_and_deactivating_in_one_step(head, manager, other_manager)
     }
     page = client.get(response["Location"])
     html = unescape(page.content.decode())
-    assert "Handed over: 2 clients" in html and "No clients." in html
+    assert "Handed over: 2 clients, 2 open deals and 2 open tasks." in html and "No clients." in html
     response = client.post(reverse("users:reactivate", args=[manager.pk]))
     assert response.status_code == 302
     manager.refresh_from_db()
