@@ -24,6 +24,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, ngettext
 
+from kurator.access.reminders import remind_expiring_grants
 from kurator.accounts.models import Role, User
 from kurator.activities.models import Notification, Task
 from kurator.activities.services import deliver_notification, recipient_language
@@ -432,6 +433,7 @@ JOBS: dict[str, Callable[..., int]] = {
     "late_inquiries": remind_late_inquiries,
     "broken_promises": remind_broken_promises,
     "overdue_obligations": remind_overdue_obligations,
+    "expiring_grants": remind_expiring_grants,
 }
 
 

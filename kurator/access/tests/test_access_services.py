@@ -450,3 +450,19 @@ def test_a_grant_works_through_its_last_day_and_stops_the_day_after(other_manage
     with pytest.raises(ValidationError) as exc:
         services.access_grant_revoke(actor=head, grant=access, reason="x")
     assert _fields(exc) == {"grant": ["expired"]}
+
+
+def test_the_holder_is_reminded_the_day_before_the_last_day(other_manager, head, colleague_client):
+    """R4: a notice «your access ends tomorrow», once; none for a revoked grant or one lasting longer."""
+    from kurator.access.reminders import remind_expiring_grants
+
+    ending = grant(head, other_manager, colleague_client, days=1)
+    later = grant(head, other_manager, company_factory(actor=head), days=5)
+    revoked = grant(head, other_manager, company_factory(actor=head), days=1)
+    services.access_grant_revoke(actor=head, grant=revoked, reason="x")
+    Notification.objects.all().delete()
+    assert remind_expiring_grants() == 1
+    assert remind_expiring_grants() == 0
+    notice = Notification.objects.get(kind="access_expiring")
+    assert notice.recipient_id == other_manager.pk and notice.dedup_key == f"access-expiring:{ending.pk}"
+    assert later.pk != ending.pk
