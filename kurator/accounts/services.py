@@ -33,6 +33,7 @@ from kurator.access.audit import audit_record
 from kurator.access.decorators import ensure
 from kurator.access.models import AccessRequestStatus, AuditAction
 from kurator.access.policy import may_curate
+from kurator.access.services import access_grant_revoke
 from kurator.accounts.models import Role, User
 from kurator.accounts.selectors import (
     clients_of,
@@ -432,9 +433,10 @@ def _end_sessions(user: User) -> int:
     return ended
 
 
-def _close_access(*, actor: User, user: User, reason: str) -> tuple[int, int]:
-    """Withdraw the user's pending access requests and revoke their live grants (R4); the rows stay with who
-    closed them, when and why, and each revocation is in the audit log."""
+def _close_access(*, actor: User, user: User, reason: str, ip: str | None) -> tuple[int, int]:
+    """Withdraw the user's pending access requests and revoke their live grants (R4) through
+    ``access_grant_revoke`` (each revocation in the audit log); the rows stay with who closed them, when and
+    why. Requests are withdrawn here: the access service lets only the requester withdraw."""
     now = timezone.now()
     withdrawn = pending_access_requests_of(user).update(
         status=AccessRequestStatus.WITHDRAWN,
@@ -444,20 +446,8 @@ def _close_access(*, actor: User, user: User, reason: str) -> tuple[int, int]:
         updated_at=now,
     )
     revoked = 0
-    for grant in live_access_grants_of(user).select_related("company").order_by("pk"):
-        grant.revoked_at = now
-        grant.revoked_by = actor
-        grant.revoke_reason = reason
-        grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
-        audit_record(
-            action=AuditAction.REVOKE_ACCESS,
-            allowed=True,
-            rule=MANAGE,
-            user=actor,
-            obj=grant,
-            company=grant.company,
-            detail=f"user:{user.pk} deactivated: {reason}",
-        )
+    for grant in live_access_grants_of(user).order_by("pk"):
+        access_grant_revoke(actor=actor, grant=grant, reason=reason, ip=ip)
         revoked += 1
     return withdrawn, revoked
 
@@ -533,7 +523,7 @@ def user_deactivate(
         )
     user.is_active = False
     user.save(update_fields=["is_active"])
-    withdrawn, revoked = _close_access(actor=actor, user=user, reason=reason)
+    withdrawn, revoked = _close_access(actor=actor, user=user, reason=reason, ip=ip)
     tokens = api_tokens_revoke_all(actor=actor, user=user)
     sessions = _end_sessions(user)
     audit_record(
