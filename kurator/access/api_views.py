@@ -82,7 +82,10 @@ class ApproveSerializer(serializers.Serializer):
     expires_on = serializers.DateField(
         required=False,
         allow_null=True,
-        help_text=_("The last day access works (inclusive): today at the earliest, at most 90 days ahead."),
+        help_text=_(
+            "The last day access works (inclusive): today at the earliest, at most "
+            "KURATOR_ACCESS_GRANT_MAX_DAYS (90 by default) days ahead."
+        ),
     )
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
