@@ -49,34 +49,30 @@ def _count(qs: QuerySet[Any]) -> Subquery:
     )
 
 
-def clients_of(user: Any) -> QuerySet[Any]:
+def clients_of(user: Any) -> QuerySet[Company]:
     """The clients ``user`` curates (a merged duplicate is no client any more and keeps its old curator)."""
-
     return Company.objects.filter(curator=user, merged_into__isnull=True)
 
 
-def open_deals_of(user: Any) -> QuerySet[Any]:
+def open_deals_of(user: Any) -> QuerySet[Deal]:
     """Open deals ``user`` owns or co-owns."""
-
     return Deal.objects.filter(Q(owner=user) | Q(co_owner=user), stage__kind=StageKind.OPEN)
 
 
-def open_tasks_of(user: Any) -> QuerySet[Any]:
-
+def open_tasks_of(user: Any) -> QuerySet[Task]:
     return Task.objects.filter(assignee=user, done=False)
 
 
-def open_inquiries_of(user: Any) -> QuerySet[Any]:
-
+def open_inquiries_of(user: Any) -> QuerySet[Inquiry]:
+    """Inquiries still being worked (new, taken, qualified) with ``user`` as their curator."""
     return Inquiry.objects.filter(curator=user, status__in=OPEN_INQUIRY_STATUSES)
 
 
-def pending_access_requests_of(user: Any) -> QuerySet[Any]:
-
+def pending_access_requests_of(user: Any) -> QuerySet[AccessRequest]:
     return AccessRequest.objects.filter(requester=user, status=AccessRequestStatus.PENDING)
 
 
-def live_access_grants_of(user: Any) -> QuerySet[Any]:
+def live_access_grants_of(user: Any) -> QuerySet[AccessGrant]:
     """Grants not revoked and not expired (the last day counts, Moscow time)."""
 
     return AccessGrant.objects.filter(
