@@ -15,7 +15,7 @@ from django.http import Http404
 from kurator.access.policy import can
 from kurator.access.scoping import visible_documents
 from kurator.documents.models import Document, DocumentSection, DocumentVersion
-from kurator.documents.services import purge_cutoff
+from kurator.documents.services import purge_cutoff, purgeable_from
 
 __all__ = [
     "SectionGroup",
@@ -127,7 +127,8 @@ def document_versions(*, document: Document) -> list[DocumentVersion]:
 
 def trash_list(*, actor: Any) -> list[Document]:
     """The trash (the head of sales; D12): documents moved there, the latest first, with who, when and why,
-    and ``purgeable`` — whether the retention period has passed (the administrator may purge those)."""
+    ``purgeable`` — whether the retention period has passed (the administrator may purge those) — and
+    ``purge_from``, when it passes."""
     if not can(actor, "documents.restore_document"):
         return []
     cutoff = purge_cutoff()
@@ -143,4 +144,7 @@ def trash_list(*, actor: Any) -> list[Document]:
         )
         .order_by("-trashed_at", "-pk")
     )
-    return list(_listed(qs))
+    documents = list(_listed(qs))
+    for document in documents:
+        document.purge_from = purgeable_from(document)  # type: ignore[attr-defined]
+    return documents
