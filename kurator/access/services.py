@@ -350,7 +350,8 @@ def access_request_refuse(
         text=gettext("%(who)s refused you access to %(what)s: %(comment)s")
         % {
             "who": actor.full_name,
-            "what": target_label(access_request.company, access_request.document),
+            # Refused: the document's name stays confidential.
+            "what": target_label(access_request.company, access_request.document, reveal=False),
             "comment": comment,
         },
         url=reverse("access:my_requests"),
@@ -508,7 +509,11 @@ def access_grant_revoke(
         recipient=grant.user,
         kind="access_revoked",
         text=gettext("%(who)s revoked your access to %(what)s: %(reason)s")
-        % {"who": actor.full_name, "what": target_label(grant.company, grant.document), "reason": reason},
+        % {
+            "who": actor.full_name,
+            "what": target_label(grant.company, grant.document, reveal=False),
+            "reason": reason,
+        },
         url=reverse("access:my_requests"),
         dedup_key=f"access-revoked:{grant.pk}",
     )

@@ -466,3 +466,16 @@ def test_the_holder_is_reminded_the_day_before_the_last_day(other_manager, head,
     notice = Notification.objects.get(kind="access_expiring")
     assert notice.recipient_id == other_manager.pk and notice.dedup_key == f"access-expiring:{ending.pk}"
     assert later.pk != ending.pk
+
+
+def test_a_refusal_does_not_reveal_the_document_name(
+    other_manager, head, colleague_client, django_capture_on_commit_callbacks
+):
+    """R4: whoever is refused a document reads «a document of <client>», not its name."""
+    doc = document(colleague_client, name="Договор №12 от 01.02.2026.pdf")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.access_request_refuse(
+            actor=head, request=ask(other_manager, colleague_client, doc=doc), comment="Нет"
+        )
+    told = Notification.objects.get(recipient=other_manager)
+    assert "a document of Ромашка" in told.text and "Договор №12" not in told.text
