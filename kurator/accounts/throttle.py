@@ -22,6 +22,7 @@ indexed writes per sign-in, which is nothing next to the password hash.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -140,6 +141,16 @@ def _lock(*, scope: SignInLockScope, key: str, now: datetime, typed: str, ip: st
     return Lockout(scope=scope, until=lock.locked_until)
 
 
+def _address(request: HttpRequest) -> str | None:
+    """The client's address, or None when it is not one (a misconfigured proxy passing on a forged header
+    must not break sign-in: PostgreSQL's inet column refuses anything else)."""
+    raw = client_ip(request)
+    try:
+        return str(ipaddress.ip_address(raw.strip())) if raw else None
+    except ValueError:
+        return None
+
+
 def authenticate_throttled(*, request: HttpRequest, username: str, password: str) -> Any:
     """Django's ``authenticate`` behind the lock-out: the user, or None for a wrong username or password.
 
@@ -147,7 +158,7 @@ def authenticate_throttled(*, request: HttpRequest, username: str, password: str
     one. Audit lines carry the typed username and the address, never the session's user."""
     now = timezone.now()
     key = username_key(username)
-    ip = client_ip(request) or None
+    ip = _address(request)
     lockout = active_lockout(username=username, ip=ip, now=now)
     if lockout is not None:
         audit_record(

@@ -272,3 +272,14 @@ def test_locked_usernames_is_one_query(manager, other_manager, django_assert_num
     fail("other", 5)
     with django_assert_num_queries(1):
         assert set(locked_usernames()) == {"manager", "other"}
+
+
+def test_an_address_that_is_not_one_does_not_break_sign_in(manager, settings):
+    """R4: behind a proxy, a forwarded «address» that is not one is counted without an address (PostgreSQL's
+    inet column would refuse it) and sign-in still works."""
+    settings.KURATOR_TRUSTED_PROXY_COUNT = 1
+    client = Client(HTTP_X_FORWARDED_FOR="not-an-address", headers={"Accept-Language": "en"})
+    assert client.post(reverse("login"), {"username": "manager", "password": "wrong"}).status_code == 200
+    assert SignInFailure.objects.get().ip is None
+    assert AuditEvent.objects.get().ip is None
+    assert client.post(reverse("login"), {"username": "manager", "password": PASSWORD}).status_code == 302
