@@ -191,10 +191,9 @@ class AccessRequestViewSet(
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
     def withdraw(self, request: Request, pk: Any = None) -> Response:
         """The requester takes back a request still waiting."""
-        access_request = selectors.access_request_list(actor=self.actor, mine=True).filter(pk=pk).first()
-        if access_request is None:
-            # Another person's request: the head of sales reads it (403), anyone else does not see it (404).
-            self.get_object()
+        access_request = self.get_object()  # 404 for what the caller may not read
+        if access_request.requester_id != self.actor.pk:
+            # Another person's request the head of sales reads: not theirs to withdraw.
             return Response(
                 {"detail": str(_("Only the person who asked may withdraw a request."))},
                 status=status.HTTP_403_FORBIDDEN,
