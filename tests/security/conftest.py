@@ -18,9 +18,14 @@ from tests.security.world import World, build_world
 
 
 @pytest.fixture(scope="module")
-def media_root() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="kurator-sectests-") as folder:
-        yield Path(folder)
+def media_root(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """Where the world's files go: the folder the root conftest points MEDIA_ROOT at for every test (so
+    that a test finds the world's files), or a temporary folder of our own if there is none."""
+    try:
+        yield Path(request.getfixturevalue("_test_media_root"))
+    except pytest.FixtureLookupError:
+        with tempfile.TemporaryDirectory(prefix="kurator-sectests-") as folder:
+            yield Path(folder)
 
 
 @pytest.fixture(scope="module")

@@ -149,4 +149,5 @@ class InvoiceFilterForm(forms.Form):
         label=_("Ageing"), required=False, choices=[("", _("Any")), *[(b.key, b.label) for b in BUCKETS]]
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
-    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    # Keys are 64-bit: a larger id is invalid here rather than an overflow in the database (SQLite).
+    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**63 - 1)

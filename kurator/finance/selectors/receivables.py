@@ -295,10 +295,14 @@ def payment_list(
     )
     if company not in (None, ""):
         try:
-            payments = payments.filter(company_id=int(getattr(company, "pk", company)))
+            company_id = int(getattr(company, "pk", company))
         except (TypeError, ValueError):
             return payments.none()
-    text = " ".join(str(q or "").split())
+        if not 0 < company_id < 2**63:  # keys are 64-bit; SQLite cannot even bind a larger number
+            return payments.none()
+        payments = payments.filter(company_id=company_id)
+    # A NUL is no character of a reference or a name (and PostgreSQL refuses it in a text parameter).
+    text = " ".join(str(q or "").replace("\x00", "").split())
     if text:
         payments = payments.filter(Q(reference__icontains=text) | Q(payer_name__icontains=text))
     if with_credit:
