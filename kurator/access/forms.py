@@ -15,6 +15,9 @@ from kurator.access.models import AuditAction
 from kurator.access.selectors import GRANT_STATES
 from kurator.accounts.models import User
 
+# Keys are 64-bit: a larger number is a wrong filter, not a database error.
+MAX_ID = 2**63 - 1
+
 # The expiry the head of sales is offered when approving: a week (the journey).
 DEFAULT_GRANT_DAYS = 7
 
@@ -93,9 +96,9 @@ class GrantFilterForm(forms.Form):
             ),
         ],
     )
-    user = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
-    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
-    grant = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    user = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
+    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
+    grant = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
 
 
 class AuditFilterForm(forms.Form):
@@ -116,7 +119,7 @@ class AuditFilterForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=date_widget())
     date_to = forms.DateField(label=_("To"), required=False, widget=date_widget())
     ip = forms.GenericIPAddressField(label=_("IP address"), required=False)
-    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
 
     def __init__(self, *args: Any, object_types: list[tuple[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -29,6 +29,7 @@ from kurator.access.audit import audit_record
 from kurator.access.confidential import clearance
 from kurator.access.decorators import require
 from kurator.access.forms import (
+    MAX_ID,
     AccessRequestForm,
     ApproveForm,
     AuditFilterForm,
@@ -86,7 +87,7 @@ def _id(value: Any) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if number > 0 else None
+    return number if 0 < number <= MAX_ID else None
 
 
 # Asking for access ----------------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def request_access(request: HttpRequest) -> HttpResponse:
     its documents (``&document=``), with a reason. A document's name is confidential: the page says «a
     document of <client>» to whoever may not open it."""
     me = _actor(request)
-    company = access_company_by_id(me, request.POST.get("company") or request.GET.get("company") or "")
+    company = access_company_by_id(me, _id(request.POST.get("company") or request.GET.get("company")) or "")
     document: Document | None = None
     document_id = request.POST.get("document") or request.GET.get("document")
     if document_id:
@@ -372,7 +373,7 @@ def grant_create(request: HttpRequest) -> HttpResponse:
             "access/grant_pick_client.html",
             {"access_tab": "grants", "q": query, "choices": company_choices(actor=me, query=query)},
         )
-    company = access_company_by_id(me, company_id)
+    company = access_company_by_id(me, _id(company_id) or "")
     documents = list(
         visible_documents(me)
         .filter(company_id=company.pk, trashed_at__isnull=True)
