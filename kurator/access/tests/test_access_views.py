@@ -524,3 +524,21 @@ def test_the_navbar_shows_the_head_the_pending_count_in_one_query(
     client.force_login(manager)
     html = client.get(reverse("access:my_requests")).content.decode()
     assert 'data-testid="nav-access"' not in html and 'data-testid="pending-access-requests"' not in html
+
+
+@pytest.mark.parametrize(
+    ("who", "shown"),
+    [("head", True), ("admin_user", True), ("manager", False), ("senior_manager", False), ("finance", False)],
+)
+def test_the_access_menu_leads_whoever_restores_documents_to_the_trash(client, request, who, shown):
+    """R4, D12: the head of sales reaches the documents trash from the Access menu, not only from a client's
+    Documents tab; whoever may not restore documents has no such item."""
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+    html = client.get(reverse("access:my_requests")).content.decode()
+    link = f'<a class="dropdown-item" href="{reverse("documents:trash")}" data-testid="nav-document-trash">'
+    assert (link in html) is shown
+    assert ("Document trash" in html) is shown
+    if shown:
+        assert client.get(reverse("documents:trash")).status_code == 200
+        assert 'data-testid="nav-access"' in client.get(reverse("documents:trash")).content.decode()
