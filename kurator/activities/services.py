@@ -154,6 +154,10 @@ def _clean_text(
     return text
 
 
+# Contacts and tasks are dated within these years; anything else is a typo.
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
+
 def _clean_datetime(errors: FieldErrors, field: str, value: Any) -> datetime | None:
     if value in (None, ""):
         errors.add(field, _("This field is required."), "required")
@@ -169,6 +173,15 @@ def _clean_datetime(errors: FieldErrors, field: str, value: Any) -> datetime | N
         value = parsed
     if not isinstance(value, datetime):
         errors.add(field, _("Enter a valid date and time."), "invalid_datetime")
+        return None
+    if not YEAR_MIN <= value.year <= YEAR_MAX:
+        # A typo (year 2 for 2026): refused, and a time before 1900 would come back with the local mean
+        # time's seconds offset (+02:30:17 in Moscow), which is no RFC 3339 date-time for API clients.
+        errors.add(
+            field,
+            _("The year must be between %(min)s and %(max)s.") % {"min": YEAR_MIN, "max": YEAR_MAX},
+            "invalid_datetime",
+        )
         return None
     if timezone.is_naive(value):
         value = timezone.make_aware(value)

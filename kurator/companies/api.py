@@ -643,11 +643,11 @@ class SourceRowSerializer(SourceCountsSerializer):
         help_text=_("0 for a source (its line includes its sub-sources), 1 for a sub-source.")
     )
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_source(self, row: reports.SourceRow) -> int | None:
         return row.source.pk if row.source is not None else None
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_parent(self, row: reports.SourceRow) -> int | None:
         return row.source.parent_id if row.source is not None else None
 

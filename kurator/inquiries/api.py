@@ -97,8 +97,10 @@ class InquirySerializer(serializers.Serializer):
     company = RelatedIdField(read_only=True, allow_null=True)
     curator = RelatedIdField(read_only=True, allow_null=True)
     match = serializers.SerializerMethodField()
-    respond_by = serializers.DateTimeField(read_only=True, help_text=_("To be taken by (response standard)."))
-    taken_at = serializers.DateTimeField(read_only=True)
+    respond_by = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text=_("To be taken by (response standard).")
+    )
+    taken_at = serializers.DateTimeField(read_only=True, allow_null=True)
     taken_by = RelatedIdField(read_only=True, allow_null=True)
     is_late = serializers.SerializerMethodField()
     needs_review = serializers.BooleanField(read_only=True)

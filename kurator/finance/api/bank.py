@@ -108,7 +108,10 @@ class StatementUploadSerializer(serializers.Serializer):
 
 class StatementErrorSerializer(serializers.Serializer):
     file = serializers.ListField(child=serializers.CharField())
-    line = serializers.IntegerField(allow_null=True, help_text=_("The line of the file that is wrong."))
+    # Absent when the upload itself is wrong (no file): the error is then on ``file`` alone.
+    line = serializers.IntegerField(
+        allow_null=True, required=False, help_text=_("The line of the file that is wrong.")
+    )
 
 
 class ResolveAllocationSerializer(serializers.Serializer):
