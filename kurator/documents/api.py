@@ -199,7 +199,8 @@ class DocumentViewSet(
     def get_queryset(self) -> QuerySet[Document]:
         if getattr(self, "swagger_fake_view", False):
             return Document.objects.none()
-        return selectors.document_list(actor=self.actor)
+        # The serializer reads the links' ids only: no joins.
+        return selectors.document_list(actor=self.actor).select_related(None)
 
     def get_object(self) -> Document:
         """A document the caller may see and not in the trash; 404 otherwise."""

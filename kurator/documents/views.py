@@ -35,14 +35,16 @@ from kurator.access.decorators import ensure, require
 from kurator.access.models import AuditAction
 from kurator.access.policy import can
 from kurator.access.scoping import access_company_by_id, visible_deals
+from kurator.access.selectors import pending_request_for
 from kurator.accounts.models import User
 from kurator.companies.models import Company
 from kurator.companies.views import follows_merged, render_dossier
 from kurator.core.errors import AccessDenied
 from kurator.core.forms import apply_service_errors
+from kurator.core.pagination import FewRowsPaginator
 from kurator.documents import selectors, services
 from kurator.documents.forms import TrashForm, UploadForm, VersionForm
-from kurator.documents.models import Document
+from kurator.documents.models import Document, DocumentSection
 from kurator.documents.responses import download_response
 
 MEMBERS = "companies.view_company"
@@ -50,6 +52,8 @@ ADD = "documents.add_document"
 TRASH = "documents.trash_document"
 RESTORE = "documents.restore_document"
 PURGE = "documents.purge_document"
+# A section shown in full («Show all N» on the tab), a page at a time.
+SECTION_PER_PAGE = 50
 
 
 def _actor(request: HttpRequest) -> User:
@@ -107,21 +111,44 @@ def _upload_form(request: HttpRequest, company: Company, data: Any = None, files
 
 
 def _locked_tab(request: HttpRequest, company: Company, granted: list[Document]) -> HttpResponse:
-    response = render_dossier(request, company.pk, "documents", "documents/locked_tab.html", granted=granted)
+    response = render_dossier(
+        request,
+        company.pk,
+        "documents",
+        "documents/locked_tab.html",
+        granted=granted,
+        pending_request=pending_request_for(actor=request.user, company=company),
+        may_request=can(request.user, "access.request_access"),
+    )
     response.status_code = 200 if granted else 403
     return response
 
 
 def _tab(request: HttpRequest, company: Company, form: UploadForm | None, status: int = 200) -> HttpResponse:
+    """The tab: each section with its newest documents and «Show all N»; with ``?section=<code>`` that
+    section alone in full, paged. A fixed size and a fixed number of queries however many documents."""
     actor = _actor(request)
-    documents = selectors.company_documents(actor=actor, company=company)
+    code = request.GET.get("section")
+    page = None
+    if code in DocumentSection.values:
+        listing = selectors.section_documents(actor=actor, company=company, section=str(code))
+        page = FewRowsPaginator(listing, SECTION_PER_PAGE).get_page(request.GET.get("page"))
+        group = selectors.SectionGroup(
+            str(code), DocumentSection(code).label, list(page.object_list), page.paginator.count
+        )
+        groups = [group]
+    else:
+        groups = selectors.company_sections(actor=actor, company=company)
     response = render_dossier(
         request,
         company.pk,
         "documents",
         "documents/company_tab.html",
-        groups=selectors.documents_by_section(documents),
-        total=len(documents),
+        groups=groups,
+        page=page,
+        page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+        if page
+        else None,
         form=form,
         may_trash=can(actor, TRASH, company),
         may_restore=can(actor, RESTORE),
@@ -196,10 +223,19 @@ def _any_document(pk: int) -> Document:
 
 
 def _locked_document(request: HttpRequest, document: Document) -> HttpResponse:
+    # A request still waiting for this document, or for the client's whole section (which covers it).
+    pending = pending_request_for(
+        actor=request.user, company=document.company, document=document
+    ) or pending_request_for(actor=request.user, company=document.company)
     return render(
         request,
         "documents/locked_document.html",
-        {"company": document.company, "document_id": document.pk},
+        {
+            "company": document.company,
+            "document_id": document.pk,
+            "pending_request": pending,
+            "may_request": can(request.user, "access.request_access"),
+        },
         status=403,
     )
 

@@ -374,10 +374,13 @@ def test_colleague_asks_for_access_head_approves_for_a_week_download_is_audited_
     expect(page.locator("[data-testid=access-request-pending]")).to_be_visible()
     expect(page.locator("[data-testid=solvency-locked] [data-testid=request-access]")).to_have_count(0)
     screenshot(page, "05-request-waiting")
-    # Asking again from the documents' notice only says the request is waiting.
+    # The documents' notice now says the request is waiting instead of offering another; so does the form.
     dossier_tab(page, company, documents_url)
-    with page.expect_navigation():
-        page.click("[data-testid=documents-locked] [data-testid=request-access]")
+    notice = page.locator("[data-testid=documents-locked]")
+    expect(notice.locator("[data-testid=access-request-pending]")).to_be_visible()
+    expect(notice.locator("[data-testid=request-access]")).to_have_count(0)
+    screenshot(page, "05b-documents-request-waiting")
+    page.goto(f"{reverse('access:request')}?company={company.pk}")
     expect(page.locator("[data-testid=request-pending]")).to_be_visible()
     expect(page.locator("[data-testid=send-request]")).to_have_count(0)
     page.goto(reverse("access:my_requests"))

@@ -13,6 +13,7 @@ from kurator.access.audit import audit_record
 from kurator.access.confidential import clearance
 from kurator.access.models import AuditAction
 from kurator.access.policy import can
+from kurator.access.selectors import pending_request_for
 from kurator.documents import selectors
 from kurator.documents.forms import ACCEPT
 from kurator.documents.models import DocumentSection
@@ -36,7 +37,7 @@ def access_request_url(company: Any, document: Any = None) -> str:
     except NoReverseMatch:
         return ""
     query = {"company": getattr(company, "pk", company)}
-    if document is not None:
+    if document not in (None, ""):
         query["document"] = getattr(document, "pk", document)
     return f"{url}?{urlencode(query)}"
 
@@ -73,6 +74,8 @@ def documents_card(context: template.Context, target: Any) -> dict[str, Any]:
         "company": company,
         "documents": documents,
         "locked": not allowed.allowed,
+        # Without clearance: the reader's request still waiting, said instead of offering another.
+        "pending_request": None if allowed.allowed else pending_request_for(actor=user, company=company),
         "may_add": can(user, "documents.add_document", company) and company.merged_into_id is None,
         "section": CARD_SECTIONS.get(kind, DocumentSection.OTHER),
         "sections": DocumentSection.choices,
