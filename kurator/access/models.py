@@ -75,6 +75,9 @@ class AccessRequest(TimeStamped):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="access_request_status"),
             models.Index(fields=["requester", "company"], name="access_request_requester"),
+            # The lists' orders: the decided requests, latest decision first; all requests, newest first.
+            models.Index(fields=["-decided_at", "-id"], name="access_request_decided"),
+            models.Index(fields=["-created_at", "-id"], name="access_request_created"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -155,6 +158,7 @@ class AccessGrant(TimeStamped):
                 name="access_grant_live",
                 condition=Q(revoked_at__isnull=True),
             ),
+            models.Index(fields=["-created_at", "-id"], name="access_grant_created"),  # the list's order
         ]
 
     def __str__(self) -> str:
@@ -176,9 +180,13 @@ class AuditAction(models.TextChoices):
     REVOKE_ACCESS = "revoke_access", _("Revoked access")
     LOGIN_FAILED = "login_failed", _("Failed sign-in")
     LOCKOUT = "lockout", _("Sign-in locked after repeated failures")
+    UNLOCK = "unlock", _("Unlocked sign-in early")
     TOKEN_CREATED = "token_created", _("Created an API token")
     TOKEN_REVOKED = "token_revoked", _("Revoked an API token")
+    USER_CREATED = "user_created", _("Added a user")
+    USER_CHANGED = "user_changed", _("Changed a user's role or name")
     USER_DEACTIVATED = "user_deactivated", _("Deactivated a user")
+    USER_REACTIVATED = "user_reactivated", _("Reactivated a user")
     EXPORT_AUDIT = "export_audit", _("Exported the audit log")
     BACKUP = "backup", _("Took a backup")
     RESTORE_BACKUP = "restore_backup", _("Restored a backup")

@@ -197,9 +197,10 @@ def user_create(
     patronymic: str = "",
     email: str = "",
     phone: str = "",
+    ip: str | None = None,
 ) -> User:
     """Add a member of the department (R4) with a role and a password that passes the validators. The head
-    of sales adds anyone but an administrator; an administrator adds anyone."""
+    of sales adds anyone but an administrator; an administrator adds anyone. Written to the audit log."""
     ensure(actor, MANAGE)
     errors = FieldErrors()
     name = clean_username(errors, username)
@@ -221,6 +222,15 @@ def user_create(
     errors.raise_if_any()
     user.set_password(password)
     user.save()
+    audit_record(
+        action=AuditAction.USER_CREATED,
+        allowed=True,
+        rule=MANAGE,
+        user=actor,
+        obj=user,
+        ip=ip,
+        detail=f"user:{user.pk} role:{user.role}",
+    )
     return user
 
 
@@ -241,10 +251,11 @@ def work_summary(remaining: dict[str, int]) -> str:
 
 
 @transaction.atomic
-def user_update(*, actor: User, user: User, **fields: Any) -> User:
+def user_update(*, actor: User, user: User, ip: str | None = None, **fields: Any) -> User:
     """Change a user's role, names and contacts. Only an administrator gives or takes the administrator role;
     nobody changes their own role. A role that may not curate (finance) is refused while the user still
-    holds clients, open deals, tasks or inquiries: hand them over first (R2)."""
+    holds clients, open deals, tasks or inquiries: hand them over first (R2). A change of role or name is
+    written to the audit log."""
     reject_unknown(fields, PROFILE_FIELDS)
     ensure(actor, MANAGE, user)
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -274,9 +285,23 @@ def user_update(*, actor: User, user: User, **fields: Any) -> User:
     errors.raise_if_any()
     changed = [name for name, value in cleaned.items() if getattr(user, name) != value]
     if changed:
+        old_role = user.role
         for name in changed:
             setattr(user, name, cleaned[name])
         user.save(update_fields=changed)
+        audited = [f"role:{old_role}>{user.role}"] if "role" in changed else []
+        if set(changed) & {"first_name", "last_name", "patronymic"}:
+            audited.append("names")
+        if audited:
+            audit_record(
+                action=AuditAction.USER_CHANGED,
+                allowed=True,
+                rule=MANAGE,
+                user=actor,
+                obj=user,
+                ip=ip,
+                detail=" ".join([f"user:{user.pk}", *audited]),
+            )
     return user
 
 
@@ -549,9 +574,9 @@ def user_deactivate(
 
 
 @transaction.atomic
-def user_reactivate(*, actor: User, user: User) -> User:
+def user_reactivate(*, actor: User, user: User, ip: str | None = None) -> User:
     """Let a former employee sign in again (with their old password, or a new one the head sets). They
-    come back with no clients: whatever was handed over stays where it went."""
+    come back with no clients: whatever was handed over stays where it went. Written to the audit log."""
     ensure(actor, MANAGE, user)
     (user,) = _lock(user)
     if user.is_active:
@@ -560,4 +585,13 @@ def user_reactivate(*, actor: User, user: User) -> User:
         )
     user.is_active = True
     user.save(update_fields=["is_active"])
+    audit_record(
+        action=AuditAction.USER_REACTIVATED,
+        allowed=True,
+        rule=MANAGE,
+        user=actor,
+        obj=user,
+        ip=ip,
+        detail=f"user:{user.pk}",
+    )
     return user

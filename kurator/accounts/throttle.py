@@ -213,7 +213,7 @@ def _unlock(*, scope: SignInLockScope, key: str, actor: Any, request: HttpReques
         SignInFailure.objects.filter(ip=key).delete()
     if lifted:
         audit_record(
-            action=AuditAction.LOCKOUT,
+            action=AuditAction.UNLOCK,
             allowed=True,
             rule=RULE_UNLOCKED,
             user=actor if getattr(actor, "pk", None) else None,

@@ -78,6 +78,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 actor=actor,
                 username=data["username"],
                 password=data["password1"],
+                ip=client_ip(request) or None,
                 **{name: data[name] for name in PROFILE_FIELDS},
             )
         except ValidationError as exc:
@@ -118,7 +119,10 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update(
-                actor=actor, user=person, **{name: form.cleaned_data[name] for name in PROFILE_FIELDS}
+                actor=actor,
+                user=person,
+                ip=client_ip(request) or None,
+                **{name: form.cleaned_data[name] for name in PROFILE_FIELDS},
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -204,7 +208,7 @@ def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     person = _person(request, pk)
     try:
-        services.user_reactivate(actor=actor, user=person)
+        services.user_reactivate(actor=actor, user=person, ip=client_ip(request) or None)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)

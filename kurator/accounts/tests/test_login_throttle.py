@@ -234,8 +234,9 @@ def test_the_head_of_sales_unlocks_a_username(manager, head):
     assert status == 302 and signed_in(client)
     lock = SignInLock.objects.get()
     assert lock.unlocked_by == head and lock.unlocked_at is not None
-    event = AuditEvent.objects.get(action=AuditAction.LOCKOUT, allowed=True)
+    event = AuditEvent.objects.get(action=AuditAction.UNLOCK, allowed=True)
     assert (event.rule, event.user) == ("unlocked", head)
+    assert not AuditEvent.objects.filter(action=AuditAction.LOCKOUT, allowed=True).exists()
     assert login_unlock("manager", actor=head) is False  # nothing left to lift
 
 

@@ -415,6 +415,40 @@ def test_the_head_edits_names_contacts_and_role(head, manager, other_manager):
         services.user_update(actor=head, user=other_manager, username="x")
 
 
+def test_adding_changing_and_reactivating_a_user_are_in_the_audit_log(head, manager, other_manager):
+    """D12, R4: the audit log says who added a user (with the role), changed a role or a name, and let a
+    former employee back in — with the address; a change of contacts only, or a refused change, adds
+    nothing."""
+    user = services.user_create(
+        actor=head, username="sidorov", role=Role.MANAGER, password="Кактус-на-окне-2026", ip="192.0.2.5"
+    )
+    created = AuditEvent.objects.get(action=AuditAction.USER_CREATED)
+    assert (created.user, created.object_type, created.object_id, created.ip, created.allowed) == (
+        head,
+        "user",
+        user.pk,
+        "192.0.2.5",
+        True,
+    )
+    assert created.detail == f"user:{user.pk} role:manager"
+
+    services.user_update(actor=head, user=user, phone="+7 916 000-00-00")
+    assert not AuditEvent.objects.filter(action=AuditAction.USER_CHANGED).exists()
+    services.user_update(actor=head, user=user, role=Role.SENIOR_MANAGER, last_name="Сидоров", ip="192.0.2.6")
+    changed = AuditEvent.objects.get(action=AuditAction.USER_CHANGED)
+    assert (changed.user, changed.object_id, changed.ip) == (head, user.pk, "192.0.2.6")
+    assert changed.detail == f"user:{user.pk} role:manager>senior_manager names"
+    with pytest.raises(AccessDenied):
+        services.user_update(actor=manager, user=other_manager, first_name="Пётр")
+    assert AuditEvent.objects.filter(action=AuditAction.USER_CHANGED).count() == 1
+
+    services.user_deactivate(actor=head, user=user, successor=None, reason=REASON)
+    services.user_reactivate(actor=head, user=user, ip="192.0.2.7")
+    back = AuditEvent.objects.get(action=AuditAction.USER_REACTIVATED)
+    assert (back.user, back.object_id, back.ip) == (head, user.pk, "192.0.2.7")
+    assert back.detail == f"user:{user.pk}"
+
+
 def test_a_role_that_cannot_curate_is_refused_while_work_remains(head, manager, other_manager):
     """R2: a curator cannot become finance while holding clients — the client would be left without one."""
     company_factory(actor=manager)
