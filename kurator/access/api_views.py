@@ -36,8 +36,9 @@ from kurator.access.labels import rule_label
 from kurator.access.models import AccessGrant, AccessRequest, AccessRequestStatus, AuditAction, AuditEvent
 from kurator.access.scoping import visible_companies
 from kurator.companies.api import RelatedIdField, _id_filter
-from kurator.core.api import ActorMixin
+from kurator.core.api import ActorMixin, Pagination
 from kurator.core.net import client_ip
+from kurator.core.pagination import UncountedPaginator
 
 REQUEST = "access.request_access"
 DECIDE = "access.decide_request"
@@ -381,12 +382,32 @@ class AuditEventFilter(django_filters.FilterSet):
         return selectors.filter_audit_events(queryset, selectors.AuditFilters.from_data(data))
 
 
+class AuditPagination(Pagination):
+    """Pages of the log. Without a filter the log (a million lines and growing) is not counted: ``count`` is
+    then PostgreSQL's estimate of the table's rows (``pg_class.reltuples``, as of the last ANALYZE; at least
+    the rows up to the page) and ``next`` is exact; with any filter, and on SQLite, ``count`` is exact."""
+
+    django_paginator_class = UncountedPaginator
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count"]["description"] = str(
+            _(
+                "Entries matching the filters. Without any filter, on PostgreSQL: an estimate of the whole "
+                "log's size (the log is not counted); follow next to read on."
+            )
+        )
+        return answer
+
+
 class AuditEventViewSet(ActorMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """D12: the audit log, newest first — who saw or did what, when, from which address, and the rule or
-    grant that allowed it, or why it was refused. The head of sales and the administrator only."""
+    grant that allowed it, or why it was refused. The head of sales and the administrator only. Without a
+    filter ``count`` is an estimate on PostgreSQL (see AuditPagination)."""
 
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
+    pagination_class = AuditPagination
     permissions = {"list": AUDIT}
 
     def get_queryset(self) -> QuerySet[AuditEvent]:

@@ -96,9 +96,15 @@ class GrantFilterForm(forms.Form):
             ),
         ],
     )
-    user = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
-    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
-    grant = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
+    user = forms.IntegerField(
+        label=_("Who"), widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID
+    )
+    company = forms.IntegerField(
+        label=_("Client"), widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID
+    )
+    grant = forms.IntegerField(
+        label=_("Access grant"), widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID
+    )
 
 
 class AuditFilterForm(forms.Form):
@@ -119,7 +125,9 @@ class AuditFilterForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=date_widget())
     date_to = forms.DateField(label=_("To"), required=False, widget=date_widget())
     ip = forms.GenericIPAddressField(label=_("IP address"), required=False)
-    company = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
+    company = forms.IntegerField(
+        label=_("Client"), widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID
+    )
 
     def __init__(self, *args: Any, object_types: list[tuple[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

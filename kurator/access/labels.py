@@ -1,14 +1,23 @@
-"""The audit log's codes in words (D12): the rule that allowed or refused an action, and the kind of object.
+"""The audit log's codes in words (D12): the rule that allowed or refused an action, the kind of object, and
+the detail of the lines whose detail is written for machines.
 
 The log stores stable codes (``head_of_sales``, ``grant:12``, ``no_grant``; ``document``, ``accessgrant``);
 the page, the export and the API's ``rule_label`` show them in the reader's language. A code written by a
 later part of the application and not listed here is shown as it is.
+
+The ``detail`` column is free text, kept as written (the CSV export and the API give it raw). Some services
+write it in a fixed machine form (``request:1 user:3 until:2026-12-04``); the page shows those for people
+(«Петрова А. В., до 04.12.2026») — :func:`detail_texts` — and anything else as it is.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -63,3 +72,106 @@ def object_type_label(object_type: str) -> str:
 
 def object_type_choices() -> list[tuple[str, Any]]:
     return list(OBJECT_TYPE_LABELS.items())
+
+
+def label_lookup() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The actions', object types' and known rules' words in the current language, looked up once (an export
+    of many rows then translates nothing per row); a rule not in the third dict goes through
+    :func:`rule_label`."""
+    from kurator.access.models import AuditAction
+
+    actions = {value: str(label) for value, label in AuditAction.choices}
+    objects = {code: str(label) for code, label in OBJECT_TYPE_LABELS.items()}
+    rules = {code: str(label) for code, label in RULE_LABELS.items()}
+    return actions, objects, rules
+
+
+# The machine forms of ``detail`` (kurator/access/services.py, kurator/accounts/services.py). approve_access:
+# "request:<id> user:<id> until:<YYYY-MM-DD>" or "direct user:<id> until:<YYYY-MM-DD> <reason>"
+_GRANTED = re.compile(r"^(?:request:\d+ |direct )?user:(\d+) until:(\d{4}-\d{2}-\d{2})(?: (.*))?$", re.S)
+# refuse_access: "user:<id>"; revoke_access: "user:<id> <reason>"; user_created: "user:<id> role:<role>";
+# user_changed: "user:<id> [role:<old>><new>] [names]"; user_reactivated: "user:<id>"
+_USER = re.compile(r"^user:(\d+)(?: (.*))?$", re.S)
+_ROLE = re.compile(r"^role:(\w+)(?:>(\w+))?$")
+_USER_ACTIONS = ("refuse_access", "revoke_access", "user_created", "user_changed", "user_reactivated")
+_FILE_ACTIONS = ("backup", "restore_backup")
+
+
+def _user_of(action: str, detail: str) -> int | None:
+    if action == "approve_access":
+        match = _GRANTED.match(detail)
+    elif action in _USER_ACTIONS:
+        match = _USER.match(detail)
+    else:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def detail_user_ids(rows: Iterable[tuple[str, str]]) -> set[int]:
+    """The users named in the details of (action, detail) pairs — to read their names in one query."""
+    ids = {_user_of(action, detail or "") for action, detail in rows}
+    return {i for i in ids if i is not None}
+
+
+def detail_text(action: str, detail: str, names: dict[int, str]) -> str:
+    """A line's detail for people: ``user:3`` → the colleague's short name (``#3`` if unknown), an ISO day
+    → the local date, a backup's path → its file name; any other detail as it is."""
+    detail = detail or ""
+    if action in _FILE_ACTIONS:
+        return re.split(r"[\\/]", detail.rstrip("\\/"))[-1] if detail else ""
+    user = _user_of(action, detail)
+    if user is None:
+        return detail
+    who = names.get(user) or f"#{user}"
+    if action == "approve_access":
+        match = _GRANTED.match(detail)
+        assert match is not None
+        try:
+            day = date_format(date.fromisoformat(match.group(2)), "SHORT_DATE_FORMAT")
+        except ValueError:
+            return detail
+        text = gettext("%(who)s, until %(date)s") % {"who": who, "date": day}
+        rest = (match.group(3) or "").strip()
+    else:
+        match = _USER.match(detail)
+        assert match is not None
+        text, rest = who, (match.group(2) or "").strip()
+        if action.startswith("user_"):
+            rest = _user_change(rest)
+    return f"{text}: {rest}" if rest else text
+
+
+def _role(code: str) -> str:
+    from kurator.accounts.models import Role
+
+    return str(Role(code).label) if code in Role.values else code
+
+
+def _user_change(rest: str) -> str:
+    """``role:manager>senior_manager names`` → «role: Manager → Senior manager, names»."""
+    parts = []
+    for word in rest.split():
+        role = _ROLE.match(word)
+        if role and role.group(2):
+            old, new = _role(role.group(1)), _role(role.group(2))
+            parts.append(gettext("role: %(old)s → %(new)s") % {"old": old, "new": new})
+        elif role:
+            parts.append(gettext("role: %(role)s") % {"role": _role(role.group(1))})
+        elif word == "names":
+            parts.append(gettext("name changed"))
+        else:
+            parts.append(word)
+    return ", ".join(parts)
+
+
+def detail_texts(rows: list[tuple[str, str]]) -> list[str]:
+    """:func:`detail_text` of each (action, detail), with the names read in one query (none if no line names
+    a colleague)."""
+    from kurator.accounts.models import User
+
+    ids = detail_user_ids(rows)
+    names: dict[int, str] = {}
+    if ids:
+        users = User.objects.filter(pk__in=ids).only("username", "first_name", "last_name", "patronymic")
+        names = {u.pk: u.short_name for u in users}
+    return [detail_text(action, detail, names) for action, detail in rows]
