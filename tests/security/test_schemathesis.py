@@ -65,27 +65,23 @@ schema = schemathesis.openapi.from_dict(_openapi(), config=CONFIG)
 schema.app = get_wsgi_application()
 
 
-@pytest.fixture(scope="module")
-def keep_test_connection() -> Iterator[None]:
-    """Django closes the connection after each request; inside the test's transaction that would end it.
-    Django's own test client unhooks the same signal handlers for the same reason."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
 @pytest.fixture
-def head_token(world: World, keep_test_connection: None, db: None) -> str:
-    """A head-of-sales API token, issued by ``POST /api/v1/auth/token/``."""
+def head_token(world: World, db: None) -> Iterator[str]:
+    """A head-of-sales API token, issued by ``POST /api/v1/auth/token/``; then, for the calls, Django's
+    handler that closes the connection after each request is unhooked (inside the test's transaction that
+    would end it — PostgreSQL). Django's own test client does the same around each of its requests, and
+    hooks it back afterwards, so the token is fetched first."""
     response = Client().post(
         "/api/v1/auth/token/",
         {"username": world.users["head"].username, "password": "kurator-test-pass"},
         content_type="application/json",
     )
     assert response.status_code == 200, response.content
-    return str(response.json()["token"])
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield str(response.json()["token"])
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
