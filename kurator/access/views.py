@@ -571,9 +571,9 @@ def _csv_lines(qs: Any) -> Iterator[str]:
             name = names.get(user_id)
             if name is None:
                 person = User(username=login, last_name=last, first_name=first, patronymic=patronymic)
-                name = names[user_id] = person.full_name
+                name = names[user_id] = _cell(person.full_name)
         else:
-            name = username
+            name = _cell(username)
         rule_text = rules.get(rule)
         if rule_text is None:
             rule_text = rules[rule] = rule_label(rule)
@@ -582,11 +582,11 @@ def _csv_lines(qs: Any) -> Iterator[str]:
             [
                 f"{local.day:02d}.{local.month:02d}.{local.year:04d} "
                 f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}",
-                _cell(name),
+                name,
                 _cell(username),
-                _cell(actions.get(action, action)),
+                actions.get(action, action),  # the application's codes and their words: no formula
                 action,
-                _cell(objects.get(object_type, object_type)),
+                objects.get(object_type, object_type),
                 "" if object_id is None else object_id,
                 _cell(company_name or ""),
                 company_id or "",
