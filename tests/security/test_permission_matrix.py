@@ -262,3 +262,27 @@ def test_the_confidential_markers_are_found_where_they_may_be_seen(world):
     assert page.status == 200 and re.search(granted_revenue, page.body)
     locked = call(manager, "get", f"/finance/company/{colleague_pk}/solvency/")
     assert locked.status == 403 and not re.search(revenue, locked.body)
+
+
+def test_an_inactive_users_api_token_opens_nothing(world):
+    """R4: a user switched off after getting an API token is refused by the API (401), like an anonymous
+    caller; the same call with an active user's token answers."""
+    if "sec-inactive" not in world.api_keys:
+        pytest.skip("no revocable API tokens in this version (kurator/accounts/tokens.py)")
+    client = make_client(world, "anonymous")
+    refused = call(
+        client,
+        "get",
+        "/api/v1/users/me/",
+        api=True,
+        HTTP_AUTHORIZATION=f"Token {world.api_keys['sec-inactive']}",
+    )
+    assert refused.status == 401
+    answered = call(
+        client,
+        "get",
+        "/api/v1/users/me/",
+        api=True,
+        HTTP_AUTHORIZATION=f"Token {world.api_keys['sec-manager']}",
+    )
+    assert answered.status == 200 and "sec-manager" in answered.body

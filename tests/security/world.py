@@ -85,6 +85,8 @@ class World:
     personal: dict[str, dict[str, Any]] = field(default_factory=dict)
     # confidential markers: company id -> (document name, revenue regex)
     markers: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # API token keys by username (issued while every user was active)
+    api_keys: dict[str, str] = field(default_factory=dict)
 
     def company(self, role: str, kind: str) -> Company | None:
         if kind == "own":
@@ -303,19 +305,19 @@ def _personal(world: World, user: User, head: User) -> None:
         "approved_access_request": request,
         "access_grant": grant,
     }
-    token = _api_token(user)
-    if token is not None:
-        world.personal[user.username]["api_token"] = token
+    issued = _api_token(user)
+    if issued is not None:
+        world.personal[user.username]["api_token"] = issued[0]
+        world.api_keys[user.username] = issued[1]
 
 
-def _api_token(user: User) -> Any:
-    """The user's revocable API token (HARDEN's ApiToken), when the model exists."""
+def _api_token(user: User) -> tuple[Any, str] | None:
+    """The user's revocable API token and its key (kurator/accounts/tokens.py), when that module exists."""
     try:
         from kurator.accounts.tokens import api_token_create
     except ImportError:
         return None
-    token, _key = api_token_create(actor=user, name=f"Интеграция {user.username}")
-    return token
+    return api_token_create(actor=user, name=f"Интеграция {user.username}")
 
 
 def build_world() -> World:
