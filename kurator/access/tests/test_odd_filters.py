@@ -149,3 +149,12 @@ def test_the_api_names_an_unknown_state(head, records, path, value):
     name = "status" if "requests" in path else "state"
     response = _api(head).get(path, {name: value})
     assert response.status_code == 400 and set(response.json()) == {name}
+
+
+@pytest.mark.parametrize("value", [HUGE, "abc", "-1", "0"])
+def test_an_odd_page_number_of_the_whole_log_is_no_server_error(client, head, records, value):
+    """D12: the log paged without counting still takes any ``page``: the page shows the first or the last
+    page, the API answers 404 for a page that is none."""
+    client.force_login(head)
+    assert client.get(reverse("access:audit_log"), {"page": value}).status_code == 200
+    assert _api(head).get("/api/v1/audit-log/", {"page": value}).status_code == 404

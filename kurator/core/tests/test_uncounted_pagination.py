@@ -75,7 +75,10 @@ def test_a_filtered_list_is_counted(manager, companies):
     assert len(page.object_list) == 4 and page.has_next()
 
 
-@pytest.mark.parametrize(("asked", "shown"), [("x", 1), ("0", 1), ("-3", 1), ("", 1), (None, 1), ("99", 3)])
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [("x", 1), ("0", 1), ("-3", 1), ("", 1), (None, 1), ("99", 3), ("99999999999999999999", 3)],
+)
 def test_odd_page_numbers_show_the_first_or_the_last_page(manager, companies, asked, shown):
     """R3: a page number that is none shows the first page, one past the end the last (counted then)."""
     paginator = UncountedPaginator(company_list(actor=manager), 4)
@@ -83,5 +86,5 @@ def test_odd_page_numbers_show_the_first_or_the_last_page(manager, companies, as
     assert page.number == shown
     everything = [c.pk for c in company_list(actor=manager)]
     assert [c.pk for c in page.object_list] == everything[(shown - 1) * 4 : shown * 4]
-    if asked == "99":
+    if asked and asked.startswith("99"):
         assert (paginator.count, paginator.num_pages, paginator.exact) == (len(NAMES), 3, True)
