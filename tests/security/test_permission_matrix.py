@@ -226,6 +226,7 @@ def test_permission_matrix(world, role):
     """R4, R3, D12: every route answers every role as the policy says, for own, colleague's and granted
     clients; no server error; no confidential figure or document of a colleague's client leaks."""
     count, problems = run_matrix(world, role)
+    print(f"{role}: {count} requests, {len(endpoints())} routes")
     assert count > 100, f"the matrix made only {count} requests for {role}: the walk found no routes?"
     assert not problems, f"{len(problems)} problem(s) in {count} requests as {role}:\n" + "\n".join(problems)
 
