@@ -254,6 +254,10 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSIONING_CLASS": None,
 }
 SPECTACULAR_SETTINGS = {
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kurator.core.schema.add_error_responses",
+    ],
     "TITLE": "Kurator API",
     "DESCRIPTION": "The public API of Kurator, a CRM for B2B sales departments.",
     "VERSION": "1.0.0",

@@ -26,3 +26,5 @@ urlpatterns = [
     path("forms/inquiry/thanks/", public_inquiries.public_inquiry_thanks, name="public_inquiry_thanks"),
     path("api/", include("kurator.api_urls")),
 ]
+
+handler404 = ui_views.not_found
