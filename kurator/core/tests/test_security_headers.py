@@ -209,6 +209,8 @@ def test_production_settings_pass_check_deploy(tmp_path):
         KURATOR_VAR_DIR=str(tmp_path),
     )
     env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path}/check.sqlite3")
+    # The browser tests' fixtures set it in this process (Playwright runs an event loop); production does not.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
