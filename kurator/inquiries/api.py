@@ -26,6 +26,7 @@ from kurator.companies import services as company_services
 from kurator.companies.api import MAX_ID, IntegerFilter, RelatedIdField
 from kurator.companies.models import ContactSource
 from kurator.core.api import ActorMixin
+from kurator.core.net import client_ip
 from kurator.inquiries import matching, selectors, services
 from kurator.inquiries.models import Channel, Inquiry, InquiryStatus
 
@@ -246,7 +247,7 @@ class InquiryViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         inquiry = services.inquiry_create(
-            actor=self.actor, client_ip=request.META.get("REMOTE_ADDR") or None, **serializer.validated_data
+            actor=self.actor, client_ip=client_ip(request) or None, **serializer.validated_data
         )
         return self._answer(inquiry, status.HTTP_201_CREATED)
 
