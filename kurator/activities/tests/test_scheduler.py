@@ -80,7 +80,7 @@ def test_one_tick_sends_the_reminders_once_and_survives_errors(monkeypatch, mana
     """D10: a tick runs every reminder job (twice sends nothing twice) and logs a failure instead of dying."""
     manager.email = "manager@example.com"
     manager.save()
-    Task.objects.create(title="Позвонить", assignee=manager, due_at=timezone.now() + timedelta(minutes=30))
+    Task.objects.create(title="Позвонить", assignee=manager, due_at=timezone.now() - timedelta(minutes=1)  # a minute late: "today" at any hour, even 23:50 in Moscow)
     result = scheduler.tick()
     assert result is not None and result["tasks_due"] == 1
     assert scheduler.tick() == dict.fromkeys(reminders.JOBS, 0)
