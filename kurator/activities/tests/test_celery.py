@@ -38,9 +38,8 @@ def _redis_answers(url: str) -> bool:
 def _due_task(user: User) -> Task:
     user.email = f"{user.username}@example.com"
     user.save()
-    return Task.objects.create(
-        title="Позвонить", assignee=user, due_at=timezone.now() - timedelta(minutes=1)  # a minute late: "today" at any hour, even 23:50 in Moscow
-    )
+    # A minute late: "today" at any hour, even at 23:50 in Moscow.
+    return Task.objects.create(title="Позвонить", assignee=user, due_at=timezone.now() - timedelta(minutes=1))
 
 
 def test_beat_schedules_the_reminders() -> None:

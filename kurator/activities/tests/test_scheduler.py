@@ -80,7 +80,8 @@ def test_one_tick_sends_the_reminders_once_and_survives_errors(monkeypatch, mana
     """D10: a tick runs every reminder job (twice sends nothing twice) and logs a failure instead of dying."""
     manager.email = "manager@example.com"
     manager.save()
-    Task.objects.create(title="Позвонить", assignee=manager, due_at=timezone.now() - timedelta(minutes=1)  # a minute late: "today" at any hour, even 23:50 in Moscow)
+    # A minute late: "today" at any hour, even at 23:50 in Moscow.
+    Task.objects.create(title="Позвонить", assignee=manager, due_at=timezone.now() - timedelta(minutes=1))
     result = scheduler.tick()
     assert result is not None and result["tasks_due"] == 1
     assert scheduler.tick() == dict.fromkeys(reminders.JOBS, 0)
