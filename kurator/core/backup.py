@@ -655,6 +655,7 @@ def backup_create(
                 "migrations": migrations,
                 "rows": rows,
                 "files": files,
+                "storage": _storage_describe(),  # where the files were read from (a folder or a bucket)
                 "problems": problems,
                 "totals": {
                     "rows": sum(rows.values()),

@@ -168,12 +168,13 @@ class Target:
     sqlite_path: Path | None = None
     pg_name: str | None = None
 
-    def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def manage(self, *args: str, environ: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
             "DATABASE_URL": self.url,
             "MEDIA_ROOT": str(self.media),
             "KURATOR_VAR_DIR": str(self.var),
+            **(environ or {}),
         }
         return subprocess.run(  # noqa: S603 (our own manage.py)
             [sys.executable, "manage.py", *args, "--skip-checks"],
@@ -303,6 +304,18 @@ def round_trip_differences(target: Target, dossier: Dossier, before: dict[str, i
         if hashlib.sha256((target.media / version.file.name).read_bytes()).hexdigest() != version.sha256:
             differences.append(f"{version.file.name}: SHA-256 differs from the version's")
     return differences
+
+
+@contextlib.contextmanager
+def empty_target(tmp_path: Path) -> Iterator[Target]:
+    """A new database of the suite's engine (a file that does not exist yet, or a new PostgreSQL database)."""
+    if connection.vendor == "sqlite":
+        yield sqlite_target(tmp_path)
+    else:
+        import uuid
+
+        with pg_database(f"kurator_restore_{uuid.uuid4().hex[:12]}", tmp_path) as target:
+            yield target
 
 
 def migrated_unused(target: Target) -> None:

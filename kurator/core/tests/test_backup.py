@@ -5,11 +5,8 @@ engine the suite runs on (a new SQLite file, or a new PostgreSQL database in the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import stat
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +20,15 @@ from kurator.core import backup
 from kurator.core.backup import BackupError, pg_tool
 from kurator.core.tests.backup_data import (
     Dossier,
-    Target,
     archive_members,
     archive_rewrite,
     dossier_with_documents,
+    empty_target,
     manifest_changed,
     manifest_of,
     migrated_unused,
-    pg_database,
     round_trip_differences,
     source_counts,
-    sqlite_target,
 )
 from kurator.documents.models import DocumentVersion
 from tests.factories import UserFactory
@@ -52,16 +47,6 @@ def media(settings, tmp_path) -> Path:
 @pytest.fixture
 def dossier(manager, head, media) -> Dossier:
     return dossier_with_documents(manager=manager, head=head)
-
-
-@contextlib.contextmanager
-def empty_target(tmp_path: Path) -> Iterator[Target]:
-    """A new database of the suite's engine (a file that does not exist yet, or a new PostgreSQL database)."""
-    if ENGINE == "sqlite":
-        yield sqlite_target(tmp_path)
-    else:
-        with pg_database(f"kurator_restore_{uuid.uuid4().hex[:12]}", tmp_path) as target:
-            yield target
 
 
 def take_backup(tmp_path: Path, *args: str) -> Path:
