@@ -26,6 +26,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from moto.server import ThreadedMotoServer
 
 from kurator.access.models import AuditEvent
 from kurator.core.storage import FILESYSTEM, S3, default_storage_config
@@ -34,14 +35,12 @@ from kurator.documents import services
 from kurator.documents.models import Document, DocumentVersion
 from kurator.documents.tests.factories import PDF, document_factory, upload
 
-moto_server = pytest.importorskip("moto.server")
-
 PREFIX = "kurator/media"
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
