@@ -15,7 +15,7 @@ each bad field (nothing is written), and run in one transaction.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import import_module
 from typing import Any
 
@@ -25,6 +25,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -385,8 +386,57 @@ def _client_curator_or(record_company: Any, user: User, successor: User) -> User
     return successor
 
 
+# What each record's own notice is about, as ``work_summary`` counts it.
+_NOTICE_WORK = {
+    "curator_changed": "clients",
+    "deal_handed_over": "deals",
+    "task_assigned": "tasks",
+    "inquiry_assigned": "inquiries",
+}
+
+
+def _tell_about_handover(
+    *, actor: User, user: User, successor: User, reason: str, moved: Handover, notices: list[tuple[User, str]]
+) -> None:
+    """One notice per person instead of one per client, deal, task and inquiry (a leaver with 300 clients
+    must not bury the successor under 300 notices): the leaver and the successor get the totals, and each
+    colleague who got a deal or an inquiry of their own client back gets their count."""
+    from kurator.activities.services import notify
+
+    total = asdict(moved)
+    others: dict[int, tuple[User, dict[str, int]]] = {}
+    for recipient, kind in notices:
+        if recipient.pk in (user.pk, successor.pk) or kind not in _NOTICE_WORK:
+            continue
+        work = others.setdefault(recipient.pk, (recipient, dict.fromkeys(total, 0)))[1]
+        work[_NOTICE_WORK[kind]] += 1
+    to_successor = {kind: max(0, n - sum(w[kind] for _, w in others.values())) for kind, n in total.items()}
+    names = {
+        "actor": actor.full_name,
+        "user": user.full_name,
+        "successor": successor.full_name,
+        "reason": reason,
+    }
+    told = [(user, total, "")] if any(total.values()) else []
+    told.append((successor, to_successor, _my_clients_url(successor)))
+    told += [(person, work, _my_clients_url(person)) for person, work in others.values()]
+    for recipient, work, url in told:
+        if recipient.pk == actor.pk or not any(work.values()):
+            continue
+        words = {**names, "work": work_summary(work)}
+        if recipient.pk == user.pk:
+            text = _("%(actor)s handed your work to %(successor)s: %(work)s. Reason: %(reason)s") % words
+        else:
+            text = _("%(actor)s handed you the work of %(user)s: %(work)s. Reason: %(reason)s") % words
+        notify(recipient=recipient, kind="work_handed_over", text=text, url=url)
+
+
+def _my_clients_url(user: User) -> str:
+    return f"{reverse('companies:list')}?curator={user.pk}"
+
+
 def _hand_over(*, actor: User, user: User, successor: User, reason: str) -> Handover:
-    from kurator.activities.services import task_update
+    from kurator.activities.services import notifications_batched, task_update
     from kurator.companies.services import company_reassign
     from kurator.inquiries.services import inquiry_reassign
     from kurator.sales.services import deal_change_owners
@@ -397,24 +447,30 @@ def _hand_over(*, actor: User, user: User, successor: User, reason: str) -> Hand
         tasks=open_tasks_of(user).count(),
         inquiries=open_inquiries_of(user).count(),
     )
-    # Clients first: their open deals and open inquiries follow the new curator (company_reassign), each
-    # client's history keeps the reason and both curators are notified.
-    for company in clients_of(user).order_by("pk"):
-        company_reassign(actor=actor, company=company, curator=successor, reason=reason)
-    # Whatever is left: deals of other curators' clients that the user owns or co-owns.
-    for deal in open_deals_of(user).select_related("company__curator", "owner", "co_owner").order_by("pk"):
-        owner = deal.owner
-        if owner.pk == user.pk or not may_curate(owner):
-            owner = _client_curator_or(deal.company, user, successor)
-        co_owner = successor if deal.co_owner_id == user.pk else deal.co_owner
-        if co_owner is not None and (co_owner.pk == owner.pk or not may_curate(co_owner)):
-            co_owner = None
-        deal_change_owners(actor=actor, deal=deal, owner=owner, co_owner=co_owner, reason=reason)
-    for task in open_tasks_of(user).order_by("pk"):
-        task_update(actor=actor, task=task, assignee=successor, reason=reason)
-    for inquiry in open_inquiries_of(user).select_related("company__curator").order_by("pk"):
-        curator = _client_curator_or(inquiry.company, user, successor)
-        inquiry_reassign(actor=actor, inquiry=inquiry, curator=curator, reason=reason)
+    with notifications_batched() as notices:
+        # Clients first: their open deals and open inquiries follow the new curator (company_reassign), and
+        # each client's history keeps the reason.
+        for company in clients_of(user).order_by("pk"):
+            company_reassign(actor=actor, company=company, curator=successor, reason=reason)
+        # Whatever is left: deals of other curators' clients that the user owns or co-owns.
+        for deal in (
+            open_deals_of(user).select_related("company__curator", "owner", "co_owner").order_by("pk")
+        ):
+            owner = deal.owner
+            if owner.pk == user.pk or not may_curate(owner):
+                owner = _client_curator_or(deal.company, user, successor)
+            co_owner = successor if deal.co_owner_id == user.pk else deal.co_owner
+            if co_owner is not None and (co_owner.pk == owner.pk or not may_curate(co_owner)):
+                co_owner = None
+            deal_change_owners(actor=actor, deal=deal, owner=owner, co_owner=co_owner, reason=reason)
+        for task in open_tasks_of(user).order_by("pk"):
+            task_update(actor=actor, task=task, assignee=successor, reason=reason)
+        for inquiry in open_inquiries_of(user).select_related("company__curator").order_by("pk"):
+            curator = _client_curator_or(inquiry.company, user, successor)
+            inquiry_reassign(actor=actor, inquiry=inquiry, curator=curator, reason=reason)
+    _tell_about_handover(
+        actor=actor, user=user, successor=successor, reason=reason, moved=moved, notices=notices
+    )
     return moved
 
 

@@ -7,8 +7,10 @@ rolled-back action notifies nobody.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -35,13 +37,33 @@ from kurator.sales.models import Deal
 logger = logging.getLogger(__name__)
 
 
+# While a bulk operation runs (a leaver's work handed over), notify() records who would have been told what
+# instead of telling them, so that the operation sends one summary per person rather than hundreds of notices.
+_batched: ContextVar[list[tuple[User, str]] | None] = ContextVar("kurator_batched_notices", default=None)
+
+
+@contextlib.contextmanager
+def notifications_batched() -> Iterator[list[tuple[User, str]]]:
+    """Within the block, ``notify`` sends nothing and appends ``(recipient, kind)`` to the yielded list."""
+    collected: list[tuple[User, str]] = []
+    token = _batched.set(collected)
+    try:
+        yield collected
+    finally:
+        _batched.reset(token)
+
+
 def notify(
     *, recipient: User, kind: str, text: Any, url: str = "", dedup_key: str = "", email: bool = False
 ) -> None:
     """Queue an in-app notification; with ``dedup_key`` the same notice is never stored twice.
 
     ``email=True`` also sends it to the recipient's e-mail address (when set), once: only when the row is
-    newly stored, and only after the commit."""
+    newly stored, and only after the commit. Inside ``notifications_batched`` it is only recorded."""
+    batch = _batched.get()
+    if batch is not None:
+        batch.append((recipient, kind))
+        return
     transaction.on_commit(
         lambda: deliver_notification(
             recipient=recipient, kind=kind, text=text, url=url, dedup_key=dedup_key, email=email

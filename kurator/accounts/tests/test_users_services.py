@@ -11,6 +11,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
@@ -167,21 +168,36 @@ def test_handover_moves_clients_deals_tasks_and_inquiries_with_the_reason_in_his
         Task.objects.count(),
         Inquiry.objects.count(),
     )
-    assert Notification.objects.filter(recipient=senior_manager, kind="curator_changed").count() == 2
+    # One summary each for the successor and the leaver, not a notice per client, deal, task and inquiry.
+    told = {n.recipient: n for n in Notification.objects.filter(kind="work_handed_over")}
+    assert set(told) == {manager, senior_manager}
+    assert Notification.objects.filter(recipient=senior_manager).count() == 1
+    assert told[senior_manager].url == reverse("companies:list") + f"?curator={senior_manager.pk}"
+    for person in (manager, senior_manager):
+        assert REASON in told[person].text and head.full_name in told[person].text
+    assert manager.full_name in told[senior_manager].text
+    assert senior_manager.full_name in told[manager].text
     # Handing over is not leaving: the user stays active until deactivated.
     manager.refresh_from_db()
     assert manager.is_active
 
 
-def test_a_colleagues_client_inquiry_goes_to_that_curator(manager, other_manager, senior_manager, head):
+def test_a_colleagues_client_inquiry_goes_to_that_curator(
+    manager, other_manager, senior_manager, head, django_capture_on_commit_callbacks
+):
     """R2: an inquiry of a client the leaver does not curate is worked by the client's curator."""
     colleague = company_factory(actor=other_manager)
     inquiry = Inquiry.objects.create(
         channel="email", received_at=timezone.now(), company=colleague, curator=manager, status="taken"
     )
-    services.user_handover(actor=head, user=manager, successor=senior_manager, reason=REASON)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.user_handover(actor=head, user=manager, successor=senior_manager, reason=REASON)
     inquiry.refresh_from_db()
     assert inquiry.curator == other_manager
+    # The colleague is told once, with their own count; the successor got nothing of theirs to hear about.
+    [notice] = Notification.objects.filter(recipient=other_manager)
+    assert notice.kind == "work_handed_over" and manager.full_name in notice.text
+    assert not Notification.objects.filter(recipient=senior_manager).exists()
 
 
 def test_one_curator_per_client_holds_after_deactivation(manager, other_manager, senior_manager, head):
