@@ -40,7 +40,8 @@ def main() -> int:
         print(f"REQUIRE_POSTGRES=1 but PostgreSQL does not answer at {postgres_url}", file=sys.stderr)
         return 1
     workers = os.environ.get("PYTEST_WORKERS", "2")
-    base = ["-q", "-n", workers, *extra]
+    # The slowest tests are listed at the end of each pass: the CI budget is watched from them.
+    base = ["-q", "-n", workers, "--durations=12", "--durations-min=5", *extra]
     with tempfile.TemporaryDirectory(prefix="kurator-test-") as tmp:
         sqlite_env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp}/kurator.sqlite3", KURATOR_VAR_DIR=tmp)
         sqlite_args = [*base, "-m", "not e2e"] if have_postgres else base
