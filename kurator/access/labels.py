@@ -5,20 +5,23 @@ The log stores stable codes (``head_of_sales``, ``grant:12``, ``no_grant``; ``do
 the page, the export and the API's ``rule_label`` show them in the reader's language. A code written by a
 later part of the application and not listed here is shown as it is.
 
-The ``detail`` column is free text, kept as written (the CSV export and the API give it raw). Some services
-write it in a fixed machine form (``request:1 user:3 until:2026-12-04``); the page shows those for people
-(«Петрова А. В., до 04.12.2026») — :func:`detail_texts` — and anything else as it is.
+The ``detail`` column is free text, kept as written (the API gives it raw). Some services write it in a fixed
+machine form (``request:1 user:3 until:2026-12-04``, ``until:2026-12-04T15:30:00+00:00``); the page and the
+CSV export show those for people («Петрова А. В., до 04.12.2026», «до 04.12.2026 18:30» with the time
+in the server's zone and the reader's format) — :func:`detail_texts` — and anything else as it is (the CSV
+keeps the stored text in its own column).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 RULE_LABELS: dict[str, Any] = {
@@ -33,6 +36,11 @@ RULE_LABELS: dict[str, Any] = {
     "not_member": pgettext_lazy("audit rule", "not a member of the department"),
     "bad_password": pgettext_lazy("audit rule", "wrong password"),
     "locked_out": pgettext_lazy("audit rule", "locked out"),
+    "ip_locked_out": pgettext_lazy("audit rule", "address locked out"),
+    "unlocked": pgettext_lazy("audit rule", "lock lifted"),
+    "accounts.manage_users": pgettext_lazy("audit rule", "user management"),
+    # Written by manage.py commands run on the server (backup, restore), not by a signed-in user.
+    "command": pgettext_lazy("audit rule", "server command (manage.py)"),
     "not_found": pgettext_lazy("audit rule", "not found"),
 }
 
@@ -95,6 +103,15 @@ _USER = re.compile(r"^user:(\d+)(?: (.*))?$", re.S)
 _ROLE = re.compile(r"^role:(\w+)(?:>(\w+))?$")
 _USER_ACTIONS = ("refuse_access", "revoke_access", "user_created", "user_changed", "user_reactivated")
 _FILE_ACTIONS = ("backup", "restore_backup")
+# lockout (kurator/accounts/throttle.py): "until:<ISO 8601 time, UTC>"; older rows have
+# "until <ISO 8601 time>". unlock: "<scope>: <username or address>".
+_LOCKED_UNTIL = re.compile(r"^until[: ](\S+)$")
+_UNLOCKED = re.compile(r"^(username|ip): (.*)$", re.S)
+# purge (kurator/documents/services.py): "<name>; versions:<n>; trashed:<YYYY-MM-DD>: <reason>"; older
+# rows have "<name>; <n> version(s); trashed <YYYY-MM-DD>: <reason>".
+_PURGED = re.compile(
+    r"^(.*); (?:versions:(\d+)|(\d+) version\(s\)); trashed[: ](\d{4}-\d{2}-\d{2}):(?: (.*))?$", re.S
+)
 
 
 def _user_of(action: str, detail: str) -> int | None:
@@ -115,10 +132,17 @@ def detail_user_ids(rows: Iterable[tuple[str, str]]) -> set[int]:
 
 def detail_text(action: str, detail: str, names: dict[int, str]) -> str:
     """A line's detail for people: ``user:3`` → the colleague's short name (``#3`` if unknown), an ISO day
-    → the local date, a backup's path → its file name; any other detail as it is."""
+    → the local date, an ISO time → the local date and time, a backup's path → its file name; any other
+    detail as it is."""
     detail = detail or ""
     if action in _FILE_ACTIONS:
         return re.split(r"[\\/]", detail.rstrip("\\/"))[-1] if detail else ""
+    if action == "lockout":
+        return _locked_until(detail)
+    if action == "unlock":
+        return _unlocked(detail)
+    if action == "purge":
+        return _purged(detail)
     user = _user_of(action, detail)
     if user is None:
         return detail
@@ -139,6 +163,52 @@ def detail_text(action: str, detail: str, names: dict[int, str]) -> str:
         if action.startswith("user_"):
             rest = _user_change(rest)
     return f"{text}: {rest}" if rest else text
+
+
+def _locked_until(detail: str) -> str:
+    """``until:2026-12-04T15:30:00+00:00`` → «до 04.12.2026 18:30» (the server's time zone, the reader's
+    format), under the action «Вход заблокирован после …»."""
+    match = _LOCKED_UNTIL.match(detail)
+    if match is None:
+        return detail
+    try:
+        until = datetime.fromisoformat(match.group(1))
+    except ValueError:
+        return detail
+    if timezone.is_naive(until):
+        until = until.replace(tzinfo=UTC)
+    when = date_format(timezone.localtime(until), "SHORT_DATETIME_FORMAT")
+    return gettext("until %(time)s") % {"time": when}
+
+
+def _unlocked(detail: str) -> str:
+    """``username: ivanov`` → «имя пользователя: ivanov»; ``ip: 10.0.0.1`` → «IP-адрес: 10.0.0.1»."""
+    from kurator.accounts.models import SignInLockScope
+
+    match = _UNLOCKED.match(detail)
+    if match is None:
+        return detail
+    return f"{SignInLockScope(match.group(1)).label}: {match.group(2)}"
+
+
+def _purged(detail: str) -> str:
+    """``Договор.pdf; versions:3; trashed:2026-12-04: причина`` → «Договор.pdf; 3 версии; в корзине с
+    04.12.2026: причина»."""
+    match = _PURGED.match(detail)
+    if match is None:
+        return detail
+    name, versions, old_versions, day, reason = match.groups()
+    count = int(versions or old_versions)
+    try:
+        trashed = date_format(date.fromisoformat(day), "SHORT_DATE_FORMAT")
+    except ValueError:
+        return detail
+    text = gettext("%(name)s; %(versions)s; in the trash since %(date)s") % {
+        "name": name,
+        "versions": ngettext("%(count)s version", "%(count)s versions", count) % {"count": count},
+        "date": trashed,
+    }
+    return f"{text}: {reason}" if reason else text
 
 
 def _role(code: str) -> str:

@@ -135,7 +135,9 @@ def _lock(*, scope: SignInLockScope, key: str, now: datetime, typed: str, ip: st
             username=typed,
             rule=lockout.rule,
             ip=ip,
-            detail=f"until {lock.locked_until.isoformat()}",
+            # Machine form, the time in UTC; the audit page and export show it in words and local time
+            # (kurator/access/labels.py).
+            detail=f"until:{lock.locked_until.isoformat()}",
         )
         return lockout
     return Lockout(scope=scope, until=lock.locked_until)

@@ -489,7 +489,7 @@ def test_colleague_asks_for_access_head_approves_for_a_week_download_is_audited_
     assert exported.startswith(b"\xef\xbb\xbf"), exported[:20]
     lines = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"), newline=""), delimiter=";"))
     header, body = lines[0], [line for line in lines[1:] if line]
-    assert len(header) == 14, header
+    assert len(header) == 15, header  # …, the rule, its code, the detail in words and as stored
     login, action_code, object_id, rule_code = 2, 4, 6, 12
     assert len(body) == shown and {line[login] for line in body} == {colleague.username}
     assert [colleague.username, AuditAction.DOWNLOAD.value, str(document.pk), f"grant:{grant.pk}"] in [

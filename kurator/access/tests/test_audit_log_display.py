@@ -1,6 +1,8 @@
-"""The audit log for people (D12): details written for machines read as names and dates, a backup as its file
-name, the client and its filter on one line; the whole log is paged without counting a million lines (the
-page shows an estimate, the API's ``count`` is PostgreSQL's estimate without a filter)."""
+"""The audit log for people (D12): details written for machines read as names and dates (on the page and in
+the CSV, which also keeps them as stored), a sign-in lock-out as its end in local time, a backup as its file
+name, the rules of server commands in words, the client and its filter on one line; the whole log is paged
+without counting a million lines (the page shows an estimate, the API's ``count`` is PostgreSQL's estimate
+without a filter)."""
 
 from __future__ import annotations
 
@@ -9,17 +11,21 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from rest_framework.test import APIClient
 
 from kurator.access import services
 from kurator.access.api_views import AuditPagination
 from kurator.access.audit import audit_record
-from kurator.access.labels import detail_text, detail_texts
+from kurator.access.labels import detail_text, detail_texts, rule_label
 from kurator.access.models import AuditAction, AuditEvent
 from kurator.access.tests.factories_access import ask, grant
+from kurator.accounts import throttle
+from kurator.accounts.models import SignInLock
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +38,8 @@ def _detail(response, event: AuditEvent) -> str:
 
 
 def test_an_approval_reads_who_and_until_when(client, head, other_manager, company):
-    """D12: «Approved access» says «Кузнецов О., until <date>», not ``request:1 user:3 until:…``; the CSV
-    keeps the stored detail."""
+    """D12: «Approved access» says «Кузнецов О., until <date>», not ``request:1 user:3 until:…``; so does the
+    CSV, which also keeps the stored detail in its last column."""
     access_request = ask(other_manager, company)
     services.access_request_approve(actor=head, request=access_request, expires_on=date(2026, 12, 4))
     event = AuditEvent.objects.get(action=AuditAction.APPROVE_ACCESS)
@@ -45,7 +51,84 @@ def test_an_approval_reads_who_and_until_when(client, head, other_manager, compa
     with translation.override("ru"):
         assert detail_texts([(event.action, event.detail)])[0].endswith(" 04.12.2026")
     export = b"".join(client.get(reverse("access:audit_export")).streaming_content).decode("utf-8-sig")
-    assert event.detail in export
+    line = next(row for row in export.split("\r\n") if "approve_access" in row)
+    assert line.endswith(";Кузнецов О., until 12/04/2026;" + event.detail)
+    assert export.split("\r\n")[0].endswith(";Detail;Detail as stored")
+
+
+def _lock_out(username: str) -> SignInLock:
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.0.0.7")
+    with pytest.raises(throttle.SignInLocked):
+        for _ in range(throttle.max_failures()):
+            throttle.authenticate_throttled(request=request, username=username, password="wrong-password")
+    return SignInLock.objects.get()
+
+
+def test_a_lockout_reads_until_when_in_local_time(client, head, manager, settings):
+    """D12: the lock-out line stores its end for machines (``until:`` and the UTC time) and shows it in words,
+    in the server's zone (Europe/Moscow) and the reader's format, on the page and in the CSV."""
+    settings.TIME_ZONE = "Europe/Moscow"
+    lock = _lock_out("manager")
+    event = AuditEvent.objects.get(action=AuditAction.LOCKOUT)
+    assert event.detail == f"until:{lock.locked_until.isoformat()}"
+    assert event.detail.endswith("+00:00")
+    words = "until " + date_format(timezone.localtime(lock.locked_until), "SHORT_DATETIME_FORMAT")
+    client.force_login(head)
+    response = client.get(reverse("access:audit_log"))
+    assert _detail(response, event) == words
+    assert rule_label(event.rule) == "locked out"
+    export = b"".join(client.get(reverse("access:audit_export")).streaming_content).decode("utf-8-sig")
+    line = next(row for row in export.split("\r\n") if ";lockout;" in row)
+    assert line.endswith(f";{words};{event.detail}")
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        "until:2026-12-04T15:30:00+00:00",
+        "until 2026-12-04T15:30:00.123456+00:00",  # the form written before the machine form
+        "until:2026-12-04T18:30:00+03:00",
+    ],
+)
+def test_a_lockout_detail_reads_in_moscow_time_in_russian(settings, detail):
+    settings.TIME_ZONE = "Europe/Moscow"
+    with translation.override("ru"):
+        assert detail_text("lockout", detail, {}) == "до 04.12.2026 18:30"
+    with translation.override("en"):
+        assert detail_text("lockout", detail, {}) == "until 12/04/2026 6:30 p.m."
+    assert detail_text("lockout", "until soon", {}) == "until soon"
+
+
+def test_an_unlock_and_a_purge_read_in_words():
+    assert detail_text("unlock", "username: ivanov", {}) == "user name: ivanov"
+    assert detail_text("unlock", "ip: 10.0.0.1", {}) == "IP address: 10.0.0.1"
+    new = "Договор; v2.pdf; versions:3; trashed:2026-12-04: дубль"  # a «; » in the name
+    words = "Договор; v2.pdf; 3 versions; in the trash since 12/04/2026: дубль"
+    assert detail_text("purge", new, {}) == words
+    old = "Договор.pdf; 1 version(s); trashed 2026-12-04: дубль"
+    assert detail_text("purge", old, {}) == "Договор.pdf; 1 version; in the trash since 12/04/2026: дубль"
+    with translation.override("ru"):
+        for count, words in ((1, "1 версия"), (3, "3 версии"), (5, "5 версий"), (21, "21 версия")):
+            detail = f"Договор.pdf; versions:{count}; trashed:2026-12-04: дубль"
+            assert detail_text("purge", detail, {}) == f"Договор.pdf; {words}; в корзине с 04.12.2026: дубль"
+    assert detail_text("purge", "Договор.pdf", {}) == "Договор.pdf"
+
+
+def test_the_rules_of_server_commands_and_sign_in_read_in_words(client, head):
+    """D12: a line written by ``manage.py backup`` / ``restore`` names its rule «server command», not
+    ``command``; the lock-out and user-management rules read in words too."""
+    event = audit_record(action=AuditAction.BACKUP, allowed=True, rule="command", detail="kurator.tar.gz")
+    client.force_login(head)
+    html = client.get(reverse("access:audit_log")).content.decode()
+    row = re.search(rf'data-testid="detail-{event.pk}".*?</tr>', html, re.S)
+    assert row and "server command (manage.py)" in row.group(0)
+    assert [rule_label(r) for r in ("ip_locked_out", "unlocked", "accounts.manage_users")] == [
+        "address locked out",
+        "lock lifted",
+        "user management",
+    ]
+    with translation.override("ru"):
+        assert rule_label("command") == "команда на сервере (manage.py)"
 
 
 def test_a_direct_grant_a_refusal_and_a_revocation_name_the_colleague(client, head, other_manager, company):
