@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.audit import audit_record
@@ -142,7 +142,11 @@ def _clean_expiry(errors: FieldErrors, value: Any) -> date | None:
     if expires_on > latest:
         errors.add(
             "expires_on",
-            _("Access is given for at most %(days)d days: until %(latest)s at the latest.")
+            ngettext(
+                "Access is given for at most %(days)d day: until %(latest)s at the latest.",
+                "Access is given for at most %(days)d days: until %(latest)s at the latest.",
+                grant_max_days(),
+            )
             % {"days": grant_max_days(), "latest": date_format(latest, "SHORT_DATE_FORMAT")},
             code="too_far",
         )

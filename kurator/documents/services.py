@@ -32,7 +32,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from kurator.access.audit import audit_record
 from kurator.access.confidential import clearance
@@ -400,9 +400,12 @@ def document_purge(*, actor: User, document: Document, request: HttpRequest | No
     elif not purgeable(locked):
         errors.add(
             "document",
-            gettext_lazy(
+            ngettext(
+                "A document can be purged only after %(days)s day in the trash; this one may be purged "
+                "from %(date)s.",
                 "A document can be purged only after %(days)s days in the trash; this one may be purged "
-                "from %(date)s."
+                "from %(date)s.",
+                retention_days(),
             )
             % {
                 "days": retention_days(),
@@ -419,9 +422,10 @@ def document_purge(*, actor: User, document: Document, request: HttpRequest | No
         user=actor,
         obj=locked,
         request=request,
+        # Machine form; the audit page and export say it in words (kurator/access/labels.py).
         detail=one_line(
-            f"{locked.name}; {len(versions)} version(s); trashed {locked.trashed_at:%Y-%m-%d}: "
-            f"{locked.trash_reason}",
+            f"{locked.name}; versions:{len(versions)}; "
+            f"trashed:{timezone.localdate(locked.trashed_at):%Y-%m-%d}: {locked.trash_reason}",
             500,
         ),
     )

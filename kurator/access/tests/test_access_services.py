@@ -13,7 +13,7 @@ from typing import cast
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kurator.access import services
 from kurator.access.confidential import clearance, live_grants
@@ -245,6 +245,13 @@ def test_the_longest_expiry_follows_the_setting(settings, other_manager, head, c
     with pytest.raises(ValidationError) as exc:
         services.access_request_approve(actor=head, request=request, expires_on=TODAY() + timedelta(days=11))
     assert "at most 10 days" in str(exc.value)
+    settings.KURATOR_ACCESS_GRANT_MAX_DAYS = 1  # one day, in the singular; Russian has three forms
+    with pytest.raises(ValidationError) as exc:
+        services.access_request_approve(actor=head, request=request, expires_on=TODAY() + timedelta(days=2))
+    assert "at most 1 day:" in str(exc.value)
+    with translation.override("ru"), pytest.raises(ValidationError) as exc:
+        services.access_request_approve(actor=head, request=request, expires_on=TODAY() + timedelta(days=2))
+    assert "не более чем на 1 день:" in str(exc.value)
 
 
 @pytest.mark.parametrize("who", ["manager", "other_manager", "senior_manager", "finance"])

@@ -327,7 +327,8 @@ def test_the_administrator_purges_after_the_retention_period(
         company.pk,
         "admin",
     )
-    assert "дубль" in event.detail
+    trashed = timezone.localdate(document.trashed_at)
+    assert event.detail == f"{document.name}; versions:2; trashed:{trashed:%Y-%m-%d}: дубль"
 
 
 def test_purge_is_refused_before_the_retention_period(manager, admin_user, company, settings):
@@ -337,6 +338,7 @@ def test_purge_is_refused_before_the_retention_period(manager, admin_user, compa
     with pytest.raises(ValidationError) as caught:
         services.document_purge(actor=admin_user, document=document)
     assert caught.value.error_dict["document"][0].code == "retention"
+    assert "only after 365 days in the trash" in caught.value.error_dict["document"][0].message
     assert Document.objects.filter(pk=document.pk).exists() and len(stored_files(settings)) == 1
     settings.KURATOR_DOCUMENT_RETENTION_DAYS = 30
     services.document_purge(actor=admin_user, document=document)
