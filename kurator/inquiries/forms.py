@@ -368,7 +368,9 @@ class DistributionRuleForm(forms.Form):
         initial=0,
         help_text=_("Rules are tried in this order; the first that fits wins."),
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=pgettext_lazy("distribution rule", "Active"), required=False, initial=True
+    )
 
     def __init__(self, *args: Any, rule: DistributionRule | None = None, **kwargs: Any) -> None:
         if rule is not None and "initial" not in kwargs:

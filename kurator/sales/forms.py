@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Q
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kurator.accounts.models import User
 from kurator.activities.models import ActivityKind
@@ -270,7 +271,7 @@ class StageForm(forms.Form):
         required=False,
         help_text=_("Applies once contracts exist in Kurator."),
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=pgettext_lazy("stage", "Active"), required=False, initial=True)
 
     def __init__(self, data: Any = None, *, stage: Stage | None = None) -> None:
         initial: dict[str, Any] = {"is_active": True, "probability": 0, "kind": StageKind.OPEN}

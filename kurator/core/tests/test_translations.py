@@ -123,3 +123,22 @@ def test_company_list_renders_in_russian(manager, ru, settings, tmp_path):
         assert russian in html
     for english in ("Companies", "Client base", ">Find<", "Log out"):
         assert english not in html
+
+
+@pytest.mark.django_db
+def test_words_agree_with_what_they_name_in_russian(head, manager, ru, settings, tmp_path):
+    """One English word, several Russian ones (by context): a person's «Name» is «ФИО», a user's «Deactivate»
+    is «Отключить», an API token (masculine) is «активен»."""
+    from kurator.accounts.tokens import api_token_create
+
+    (tmp_path / "ru" / "LC_MESSAGES").mkdir(parents=True)
+    ru.save_as_mofile(str(tmp_path / "ru" / "LC_MESSAGES" / "django.mo"))
+    settings.LOCALE_PATHS = [str(tmp_path)]
+    api_token_create(actor=head, name="1С")
+    client = Client(headers={"Accept-Language": "ru"})
+    client.force_login(head)
+    users = client.get("/users/").content.decode()
+    assert "<th>ФИО</th>" in users and "<th>Название</th>" not in users
+    assert ">Отключить</a>" in users  # the colleague's row
+    tokens = client.get("/accounts/tokens/").content.decode()
+    assert ">активен<" in tokens and ">активна<" not in tokens
