@@ -103,7 +103,7 @@ class TokenView(APIView):
             )
         if user is None:
             raise serializers.ValidationError(
-                {api_settings.NON_FIELD_ERRORS_KEY: [_("Unable to log in with provided credentials.")]},
+                {api_settings.NON_FIELD_ERRORS_KEY: [_("Unable to log in with the provided credentials.")]},
                 code="authorization",
             )
         _token, key = api_token_create(actor=user, name=data["name"], request=request._request)

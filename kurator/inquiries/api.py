@@ -78,7 +78,7 @@ class InquirySerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     channel = serializers.ChoiceField(choices=Channel.choices)
     source = RelatedIdField(  # type: ignore[assignment]  # a field, not Field.source
-        required=False, allow_null=True, help_text=_("Contact source id (S2).")
+        required=False, allow_null=True, help_text=_("Contact source id.")
     )
     referred_by = RelatedIdField(
         required=False, allow_null=True, help_text=_("Id of the recommending client.")
@@ -170,7 +170,7 @@ class InquiryFilter(django_filters.FilterSet):
     source = IntegerFilter(
         min_value=1, max_value=MAX_ID, method="filter_nothing", help_text=_("Source id (sub-sources too).")
     )
-    late = django_filters.BooleanFilter(method="filter_nothing", help_text=_("Only late ones (R1)."))
+    late = django_filters.BooleanFilter(method="filter_nothing", help_text=_("Only late ones."))
     needs_review = django_filters.BooleanFilter(
         method="filter_nothing", help_text=_("Only those waiting for the head of sales.")
     )

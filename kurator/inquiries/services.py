@@ -575,7 +575,7 @@ def inquiry_reassign(*, actor: User, inquiry: Inquiry, curator: User, reason: st
     if client_curator is not None and client_curator.pk != curator.pk and may_curate(client_curator):
         errors.add(
             "curator",
-            _("The client of this inquiry is curated by %(curator)s, who works it (R2).")
+            _("The client of this inquiry is curated by %(curator)s, who works it.")
             % {"curator": client_curator.full_name},
             code="client_curated",
         )

@@ -97,7 +97,7 @@ class DealSerializer(serializers.Serializer):
     )
     company = RelatedIdField(help_text=_("Id of the client company; it cannot change."))
     contacts = RelatedIdsField(required=False, max_length=200, help_text=_("Ids of the client's people."))
-    owner = RelatedIdField(read_only=True, help_text=_("The client's curator (R2)."))
+    owner = RelatedIdField(read_only=True, help_text=_("The client's curator."))
     co_owner = RelatedIdField(
         required=False, allow_null=True, help_text=_("User id of a co-owner; only the head of sales sets it.")
     )
@@ -142,7 +142,7 @@ class UnmetSerializer(serializers.Serializer):
 
 
 class UnmetResponseSerializer(serializers.Serializer):
-    unmet = UnmetSerializer(many=True, help_text=_("What the deal lacks to enter the stage (R1)."))
+    unmet = UnmetSerializer(many=True, help_text=_("What the deal lacks to enter the stage."))
 
 
 class MoveSerializer(serializers.Serializer):
@@ -242,7 +242,7 @@ class DealViewSet(RecordViewSet):
             raise ValidationError(errors)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self._refuse_read_only(request, {"owner": _("The owner of a deal is the client's curator (R2).")})
+        self._refuse_read_only(request, {"owner": _("The owner of a deal is the client's curator.")})
         serializer = DealSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data, _version = versioned_fields(serializer)
@@ -281,7 +281,7 @@ class DealViewSet(RecordViewSet):
                 "stage": _("A deal changes stage through POST /api/v1/deals/{id}/move/ (standards apply)."),
                 "pipeline": _("The pipeline of a deal is chosen when it is opened."),
                 "company": _("The client of a deal is fixed when it is opened."),
-                "owner": _("The owner of a deal is the client's curator (R2)."),
+                "owner": _("The owner of a deal is the client's curator."),
             },
             deal,
         )

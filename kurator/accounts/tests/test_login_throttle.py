@@ -217,7 +217,7 @@ def test_the_api_token_endpoint_shares_the_lock_out(manager):
 def test_a_wrong_password_through_the_api_is_logged(manager):
     """D12: the API's failed sign-in is in the audit log like the page's."""
     status, body, _headers = api_sign_in("manager", "wrong-password", ip="203.0.113.4")
-    assert status == 400 and "non_field_errors" in body
+    assert status == 400 and body["non_field_errors"] == ["Unable to log in with the provided credentials."]
     event = AuditEvent.objects.get()
     assert (event.action, event.allowed, event.rule, event.username, event.ip) == (
         AuditAction.LOGIN_FAILED, False, "bad_password", "manager", "203.0.113.4",
