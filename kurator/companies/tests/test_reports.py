@@ -24,9 +24,6 @@ from tests.factories import company_factory, contact_factory
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-LAST_90_DAYS = default_period()
-
 
 def make_inquiry(**fields: Any) -> Inquiry:
     fields.setdefault("channel", "phone")
@@ -80,7 +77,7 @@ def test_companies_touched_by_more_than_one_manager_are_listed(
 ):
     """R2: an inquiry taken by a colleague, or dossier edits by two sellers, make an overlap; a client only
     its curator worked on (the head of sales aside) does not; work outside the period does not count."""
-    report = overlap_report(actor=head, period=LAST_90_DAYS)
+    report = overlap_report(actor=head, period=default_period())
     rows = {row.company.short_name: row for row in report.overlaps}
     assert set(rows) == {"ООО «Перехват»", "ООО «Передача»"}
     taken = {t.user: t for t in rows["ООО «Перехват»"].touches}
@@ -92,7 +89,7 @@ def test_companies_touched_by_more_than_one_manager_are_listed(
     assert handed[senior_manager].is_curator and handed[senior_manager].edits == 1
     assert head not in handed
     # A period that covers the old work shows it.
-    long_ago = Period(TODAY - timedelta(days=300), TODAY - timedelta(days=100))
+    long_ago = Period(timezone.localdate() - timedelta(days=300), timezone.localdate() - timedelta(days=100))
     assert [r.company.short_name for r in overlap_report(actor=head, period=long_ago).overlaps] == [
         "ООО «Давно»"
     ]
@@ -102,9 +99,9 @@ def test_work_on_a_merged_duplicate_counts_for_its_survivor(head, manager, other
     """R2, D12: the duplicate's history is the survivor's: a colleague who worked the duplicate overlaps."""
     survivor = company_factory(actor=manager, full_name="ООО «Основа»")
     duplicate = company_factory(actor=other_manager, full_name="ООО «Основа-дубль»")
-    assert overlap_report(actor=head, period=LAST_90_DAYS).overlaps == []
+    assert overlap_report(actor=head, period=default_period()).overlaps == []
     services.company_merge(actor=head, survivor=survivor, duplicate=duplicate)
-    rows = overlap_report(actor=head, period=LAST_90_DAYS).overlaps
+    rows = overlap_report(actor=head, period=default_period()).overlaps
     assert [r.company for r in rows] == [survivor]
     assert {t.user for t in rows[0].touches} == {manager, other_manager}
 
@@ -112,7 +109,7 @@ def test_work_on_a_merged_duplicate_counts_for_its_survivor(head, manager, other
 def _duplicates(head) -> list[tuple[set[str], set[tuple[str, str]]]]:
     return [
         ({c.short_name for c in g.companies}, {(r.code, r.value) for r in g.reasons})
-        for g in overlap_report(actor=head, period=LAST_90_DAYS).duplicates
+        for g in overlap_report(actor=head, period=default_period()).duplicates
     ]
 
 
@@ -137,7 +134,7 @@ def test_likely_duplicates_by_name_phone_and_email(head, manager, other_manager)
     assert ({"ООО «Клевер»", "ООО «Одуванчик»"}, {("phone", "+79160000001")}) in groups
     assert len(groups) == 3
     # The group with the most evidence comes first; the fuller dossier is the suggested survivor.
-    first = overlap_report(actor=head, period=LAST_90_DAYS).duplicates[0]
+    first = overlap_report(actor=head, period=default_period()).duplicates[0]
     assert {c.short_name for c in first.companies} == {"ООО «Ромашка»", 'АО "РОМАШКА"'}
     assert first.survivor == max(first.companies, key=lambda x: (x.completeness, -x.pk))
     assert a.pk in {x.pk for x in first.companies} and c.pk not in {x.pk for x in first.companies}
@@ -167,11 +164,11 @@ def test_the_overlap_report_costs_the_same_queries_for_more_companies(head, mana
 
     add(2)
     with CaptureQueriesContext(connection) as few:
-        report = overlap_report(actor=head, period=LAST_90_DAYS)
+        report = overlap_report(actor=head, period=default_period())
     assert len(report.overlaps) == 2 and len(report.duplicates) == 2
     add(6)
     with CaptureQueriesContext(connection) as many:
-        report = overlap_report(actor=head, period=LAST_90_DAYS)
+        report = overlap_report(actor=head, period=default_period())
     assert len(report.overlaps) == 8 and len(report.duplicates) == 8
     assert len(many) == len(few)
 
@@ -203,7 +200,7 @@ def sources(manager) -> dict[str, Any]:
 def test_sources_report_counts_per_source_and_sub_source(head, sources):
     """S2: per source and sub-source for the period: inquiries, new clients, qualified/converted and the
     conversion; a source's line includes its sub-sources; totals add up; nothing outside the period."""
-    report = sources_report(actor=head, period=LAST_90_DAYS)
+    report = sources_report(actor=head, period=default_period())
     rows = {(r.name, r.level): r for r in report.rows}
     mine = {"Интернет", "Сайт", "Яндекс", "Выставки", ""}
     assert [(r.name, r.level) for r in report.rows if r.name in mine] == [
@@ -233,7 +230,8 @@ def test_sources_report_counts_per_source_and_sub_source(head, sources):
     assert (totals.inquiries, totals.new_clients, totals.qualified, totals.converted) == (7, 2, 3, 1)
     assert totals.conversion == round(100 * 3 / 7, 1)
     # A period that holds the older inquiry and company.
-    wide = sources_report(actor=head, period=Period(TODAY - timedelta(days=200), TODAY))
+    today = timezone.localdate()
+    wide = sources_report(actor=head, period=Period(today - timedelta(days=200), today))
     assert {(r.name, r.level): r for r in wide.rows}[("Выставки", 0)].inquiries == 2
     assert wide.totals.new_clients == 3
 
@@ -244,7 +242,7 @@ def test_sources_report_lists_the_clients_who_recommended(head, manager):
     company_factory(actor=manager, full_name="ООО «По рекомендации»", referred_by=loyal)
     make_inquiry(referred_by=loyal)
     make_inquiry(referred_by=loyal)
-    report = sources_report(actor=head, period=LAST_90_DAYS)
+    report = sources_report(actor=head, period=default_period())
     assert [(r.company, r.new_clients, r.inquiries) for r in report.referrers] == [(loyal, 1, 2)]
 
 
@@ -290,7 +288,8 @@ def test_sources_endpoint(head, sources):
     """S2: GET /api/v1/reports/sources/?from=&to= answers the rows, the totals and the period."""
     client = api_client(head)
     body = client.get("/api/v1/reports/sources/").json()
-    assert (body["date_from"], body["date_to"]) == (str(LAST_90_DAYS.date_from), str(LAST_90_DAYS.date_to))
+    period = default_period()
+    assert (body["date_from"], body["date_to"]) == (str(period.date_from), str(period.date_to))
     first = next(row for row in body["rows"] if row["source"] == sources["internet"].pk)
     assert first == {
         "inquiries": 5,
@@ -309,13 +308,14 @@ def test_sources_endpoint(head, sources):
     }
     assert body["totals"]["inquiries"] == 7
     wide = client.get(
-        "/api/v1/reports/sources/", {"from": str(TODAY - timedelta(days=200)), "to": str(TODAY)}
+        "/api/v1/reports/sources/",
+        {"from": str(timezone.localdate() - timedelta(days=200)), "to": str(timezone.localdate())},
     )
     assert wide.json()["totals"]["inquiries"] == 8
     for params, field in (
         ({"from": "вчера"}, "from"),
         ({"to": "2026-13-01"}, "to"),
-        ({"from": str(TODAY), "to": str(TODAY - timedelta(days=1))}, "to"),
+        ({"from": str(timezone.localdate()), "to": str(timezone.localdate() - timedelta(days=1))}, "to"),
     ):
         response = client.get("/api/v1/reports/sources/", params)
         assert response.status_code == 400
@@ -347,7 +347,7 @@ def test_report_pages_for_the_head_of_sales(head, manager, other_manager, source
     page = unescape(client.get(reverse("companies:report_sources")).content.decode())
     assert reverse("companies:report_overlap") in page  # the menu
     assert "Интернет" in page and "Яндекс" in page and "60.0" in page
-    assert f'value="{LAST_90_DAYS.date_from:%Y-%m-%d}"' in page
+    assert f'value="{default_period().date_from:%Y-%m-%d}"' in page
     page = unescape(client.get(reverse("companies:report_overlap")).content.decode())
     assert "ООО «Перехват»" in page and "ООО «Передача»" in page and "ООО «Тишина»" not in page
     survivor, duplicate = (a, b) if a.completeness >= b.completeness else (b, a)

@@ -403,8 +403,9 @@ def test_response_report_per_channel_and_manager(client_company, manager, head):
         )
         services.inquiry_take(actor=manager, inquiry=inquiry)
     _create(actor=None, channel="phone", phone="+79165554433", received_at=now - timedelta(minutes=90))
+    # From the day of the earliest inquiry: after midnight in Moscow it was received yesterday.
     report = selectors.response_report(
-        actor=head, date_from=timezone.localdate(), date_to=timezone.localdate()
+        actor=head, date_from=timezone.localdate(now - timedelta(minutes=90)), date_to=timezone.localdate()
     )
     web = next(r for r in report.by_channel if r.key == "web_form")
     assert (web.inquiries, web.taken, web.late) == (2, 2, 1)  # 60 minutes > the 30 of the web form
@@ -414,8 +415,8 @@ def test_response_report_per_channel_and_manager(client_company, manager, head):
     assert (phone.inquiries, phone.taken, phone.late, phone.median_minutes) == (1, 0, 1, None)
     assert [(r.label, r.inquiries, r.late) for r in report.by_manager] == [(manager.full_name, 3, 2)]
     assert (report.total.inquiries, report.total.taken, report.total.late) == (3, 2, 2)
-    yesterday = timezone.localdate() - timedelta(days=1)
-    assert selectors.response_report(actor=head, date_from=yesterday, date_to=yesterday).total.inquiries == 0
+    before = timezone.localdate(now - timedelta(minutes=90)) - timedelta(days=1)
+    assert selectors.response_report(actor=head, date_from=before, date_to=before).total.inquiries == 0
 
 
 def test_history_records_who_did_what(client_company, manager):
