@@ -356,9 +356,12 @@ def remind_stuck_deals(*, now: datetime | None = None) -> int:
                 "max": deal.stage.max_days,
             }
             return (
-                gettext(
+                ngettext(
+                    "Deal “%(deal)s” (%(company)s) has been at the stage “%(stage)s” for %(days)s day; "
+                    "the stage allows %(max)s.",
                     "Deal “%(deal)s” (%(company)s) has been at the stage “%(stage)s” for %(days)s days; "
-                    "the stage allows %(max)s."
+                    "the stage allows %(max)s.",
+                    names["days"],
                 )
                 % names
             )

@@ -50,6 +50,7 @@ from django.core.files.storage import default_storage
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 FORMAT = "kurator-backup"
 FORMAT_VERSION = 1
@@ -625,17 +626,25 @@ def backup_create(
             with database_file.open("rb") as handle:
                 db_size, db_sha = _add_stream(tar, member, database_file.stat().st_size, handle)
             database_file.unlink()
-            log(_("Archiving %(count)s stored files…") % {"count": len(inventory)})
+            count = len(inventory)
+            log(
+                ngettext("Archiving %(count)s stored file…", "Archiving %(count)s stored files…", count)
+                % {"count": count}
+            )
             for entry in inventory.values():
                 archived = _archive_file(tar, entry, problems)
                 if archived is not None:
                     files.append(archived)
             if problems and not allow_mismatch:
                 raise BackupError(
-                    _(
-                        "%(count)s stored file(s) do not match the database; no backup was written:\n"
+                    ngettext(
+                        "%(count)s stored file does not match the database; no backup was written:\n"
                         "%(lines)s\nInvestigate, or run the backup with --allow-mismatch to keep the "
-                        "files as they are and record the disagreement in the manifest."
+                        "file as it is and record the disagreement in the manifest.",
+                        "%(count)s stored files do not match the database; no backup was written:\n"
+                        "%(lines)s\nInvestigate, or run the backup with --allow-mismatch to keep the "
+                        "files as they are and record the disagreement in the manifest.",
+                        len(problems),
                     )
                     % {"count": len(problems), "lines": "\n".join("- " + _problem_line(p) for p in problems)}
                 )

@@ -44,7 +44,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from kurator.access.decorators import ensure
@@ -638,9 +638,12 @@ def credit_check(*, company: Company, order: Order, today: date | None = None) -
             reasons.append(
                 {
                     "code": "overdue",
-                    "message": gettext(
+                    "message": ngettext(
+                        "Invoice %(number)s is %(days)d day overdue (more than %(allowed)d), balance "
+                        "%(balance)s.",
                         "Invoice %(number)s is %(days)d days overdue (more than %(allowed)d), balance "
-                        "%(balance)s."
+                        "%(balance)s.",
+                        invoice["days"],
                     )
                     % {
                         "number": invoice["number"],
