@@ -22,7 +22,8 @@ from tests.security.conftest import call, make_client
 from tests.security.routes import api_endpoints, html_endpoints
 from tests.security.world import KINDS, World
 
-pytestmark = pytest.mark.django_db
+# A sweep over every page: engine-independent, so with PostgreSQL at hand it runs on PostgreSQL only.
+pytestmark = [pytest.mark.django_db, pytest.mark.sweep]
 
 CSRF_EXEMPT = {
     # kurator/inquiries/public.py: the embeddable web form acts on no session (it never reads request.user

@@ -35,7 +35,8 @@ from tests.security.conftest import Answer, call, make_client
 from tests.security.routes import SKIP, Endpoint, all_routes, endpoints
 from tests.security.world import KINDS, ROLES, World
 
-pytestmark = pytest.mark.django_db
+# A sweep over every page: engine-independent, so with PostgreSQL at hand it runs on PostgreSQL only.
+pytestmark = [pytest.mark.django_db, pytest.mark.sweep]
 
 OUTSIDERS = ("anonymous", "inactive")
 # A route whose name holds one of these words changes something (or shows a form to): openness (R3) is

@@ -27,7 +27,8 @@ from tests.security.conftest import call, make_client
 from tests.security.routes import html_endpoints
 from tests.security.world import KINDS, World
 
-pytestmark = pytest.mark.django_db
+# A sweep over every page: engine-independent, so with PostgreSQL at hand it runs on PostgreSQL only.
+pytestmark = [pytest.mark.django_db, pytest.mark.sweep]
 
 # Written by the system, never by a person (or derived from fields that are tested themselves).
 SYSTEM_FIELDS = {
