@@ -348,11 +348,12 @@ def remind_stuck_deals(*, now: datetime | None = None) -> int:
         key: str = cast(Any, deal).reminder_key  # annotated by the query
 
         def text(deal: Deal = deal) -> str:
+            days = (now - deal.stage_entered_at).days
             names = {
                 "deal": deal.title,
                 "company": str(deal.company),
                 "stage": deal.stage.name,
-                "days": (now - deal.stage_entered_at).days,
+                "days": days,
                 "max": deal.stage.max_days,
             }
             return (
@@ -361,7 +362,7 @@ def remind_stuck_deals(*, now: datetime | None = None) -> int:
                     "the stage allows %(max)s.",
                     "Deal “%(deal)s” (%(company)s) has been at the stage “%(stage)s” for %(days)s days; "
                     "the stage allows %(max)s.",
-                    names["days"],
+                    days,
                 )
                 % names
             )
