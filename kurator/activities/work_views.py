@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -30,7 +31,7 @@ from kurator.access.scoping import (
 from kurator.accounts.models import User
 from kurator.activities import selectors, services
 from kurator.activities.forms import ActivityForm, TaskForm
-from kurator.activities.models import ActivityKind, Task
+from kurator.activities.models import Activity, ActivityKind, Task
 from kurator.companies import selectors as company_selectors
 from kurator.companies.models import Company, Contact
 from kurator.companies.views import follows_merged, render_dossier
@@ -99,10 +100,19 @@ def company_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     contacts = list(
         Contact.objects.filter(company=pk).order_by("-is_active", "full_name").only("pk", "full_name")
     )
-    users = list(User.objects.filter(is_active=True).order_by("last_name", "first_name", "id"))
     contact = _int(request.GET.get("contact"))
     contact = contact if contact in {c.pk for c in contacts} else None
     user = _int(request.GET.get("user"))
+    # "Ours" offers the people who wrote or took part in this client's contacts (leavers included: what did
+    # the old curator do?), not the whole department: shorter to pick from, and 200 options cost 11 ms.
+    worked = Q(pk__in=Activity.objects.filter(company=pk).values("author_id")) | Q(
+        pk__in=Activity.users.through.objects.filter(activity__company=pk).values("user_id")
+    )
+    users = list(
+        User.objects.filter(worked | Q(pk=user or 0))
+        .order_by("last_name", "first_name", "id")
+        .only("pk", "username", "last_name", "first_name", "patronymic")
+    )
     qs = selectors.activity_timeline(actor=actor, company=pk, kind=kind or None, contact=contact, user=user)
     page = FewRowsPaginator(qs, selectors.TIMELINE_PER_PAGE).get_page(request.GET.get("page"))
     entries = list(page.object_list)

@@ -89,6 +89,24 @@ def test_timeline_page_filters_by_get_params(manager, company) -> None:
     assert client.get(url, {"kind": "visit", "contact": "x", "user": "-1", "page": "zz"}).status_code == 200
 
 
+def test_the_ours_filter_offers_the_people_who_worked_with_the_client(
+    manager, other_manager, senior_manager, head, company
+) -> None:
+    """D3: «Ours» lists who wrote or took part in this client's contacts — a colleague who has since left
+    included — not the whole department; a chosen person stays selected even if not among them."""
+    log(manager, company, users=[other_manager])
+    log(head, company)
+    head.is_active = False
+    head.save(update_fields=["is_active"])
+    url = reverse("activities:company_timeline", args=[company.pk])
+    response = login(manager).get(url)
+    offered = {user.pk for user in response.context["filter_users"]}
+    assert offered == {manager.pk, other_manager.pk, head.pk}
+    chosen = login(manager).get(url, {"user": senior_manager.pk})
+    assert senior_manager.pk in {user.pk for user in chosen.context["filter_users"]}
+    assert f'<option value="{senior_manager.pk}" selected>' in chosen.content.decode()
+
+
 def test_timeline_entry_shows_both_sides_result_next_step_and_edited_link(
     manager, other_manager, company
 ) -> None:
