@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from kurator.access.models import AuditAction
 from kurator.access.selectors import GRANT_STATES
 from kurator.accounts.models import User
+from kurator.core.widgets import FastSelect
 
 # Keys are 64-bit: a larger number is a wrong filter, not a database error.
 MAX_ID = 2**63 - 1
@@ -61,6 +62,7 @@ class GrantForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         empty_label=_("Choose a colleague"),
+        widget=FastSelect,
     )
     document = forms.ChoiceField(label=_("What"), required=False)
     expires_on = forms.DateField(label=_("Access until (inclusive)"), required=False, widget=date_widget())
@@ -109,7 +111,11 @@ class GrantFilterForm(forms.Form):
 
 class AuditFilterForm(forms.Form):
     user = forms.ModelChoiceField(
-        label=_("User"), queryset=User.objects.none(), required=False, empty_label=_("Anyone")
+        label=_("User"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Anyone"),
+        widget=FastSelect,
     )
     action = forms.ChoiceField(
         label=_("Action"), required=False, choices=[("", _("Any")), *AuditAction.choices]

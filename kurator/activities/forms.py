@@ -16,6 +16,7 @@ from kurator.access.scoping import curator_candidates
 from kurator.accounts.models import User
 from kurator.activities.models import Activity, ActivityKind, Task
 from kurator.companies.models import Company, Contact
+from kurator.core.widgets import FastSelect
 from kurator.sales.models import Deal
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -127,7 +128,9 @@ class TaskForm(forms.Form):
     """A task: what, who, by when, linked to a client and a deal."""
 
     title = forms.CharField(label=_("Task"), max_length=300)
-    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=User.objects.none(), empty_label=None)
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"), queryset=User.objects.none(), empty_label=None, widget=FastSelect
+    )
     due_at = forms.DateTimeField(label=_("Due"), widget=_datetime_widget())
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -31,6 +31,7 @@ from kurator.companies.models import (
 from kurator.companies.reports import Period, default_period
 from kurator.core.requisites import clean_number, format_phone
 from kurator.core.text import fold
+from kurator.core.widgets import FastSelect
 
 LIST_HINT = _("One per line or separated by commas.")
 # The radio buttons of the recommending-client picker, and how many matches it offers.
@@ -66,6 +67,8 @@ class SourceChoiceField(forms.ModelChoiceField):
 
 
 class CuratorChoiceField(forms.ModelChoiceField):
+    widget = FastSelect  # a department's people: hundreds of options on the most-read pages
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("empty_label", "—")
         super().__init__(*args, **kwargs)
@@ -478,7 +481,9 @@ class CompanyFilterForm(forms.Form):
     (the list shows nothing rather than everything), a bad sort or page size falls back to the default."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    curator = forms.TypedChoiceField(label=_("Curator"), required=False, coerce=int, empty_value=None)
+    curator = forms.TypedChoiceField(
+        label=_("Curator"), required=False, coerce=int, empty_value=None, widget=FastSelect
+    )
     status = forms.ChoiceField(label=_("Status"), required=False)
     source = forms.TypedChoiceField(label=_("Source"), required=False, coerce=int, empty_value=None)
     city = forms.CharField(label=_("City"), required=False, max_length=120)

@@ -17,6 +17,7 @@ from kurator.activities.models import ActivityKind
 from kurator.companies.forms import ReportPeriodForm
 from kurator.companies.models import Company, ContactSource, SalesTechnology
 from kurator.companies.reports import Period
+from kurator.core.widgets import FastSelect
 from kurator.sales.models import Deal, DealField, LostReason, Pipeline, Stage, StageKind
 from kurator.sales.reports import current_month
 
@@ -30,6 +31,8 @@ def _user_label(user: User) -> str:
 
 
 class UserChoiceField(forms.ModelChoiceField):
+    widget = FastSelect  # a department's people: hundreds of options on the most-read pages
+
     def label_from_instance(self, obj: Any) -> str:
         return _user_label(obj)
 
