@@ -33,10 +33,12 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.common import FillReport, print_fill_time, truncate, vacuum_analyze
 
 SEED = 20261130
 EVENTS_PER_COMPANY = 10  # 1,000,000 audit events per 100,000 companies
@@ -56,14 +58,6 @@ SLOW_S = 1.0
 SLOW_REQUESTS = 5
 BENCH_PASSWORD = "bench-correct-horse-7"  # the sign-in scenario's users, on the bench base only
 LOGIN_USERS = 12  # wrong-password sign-ins rotate over them, four each at most, so none is locked out
-
-
-@dataclass
-class AccessFill:
-    skipped: bool
-    seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 def access_models() -> list[Any]:
@@ -103,14 +97,6 @@ def filled(counts: dict[str, int], expected: dict[str, int]) -> bool:
         and counts["document versions"] > 0
         and all(counts[k] >= v for k, v in expected.items() if k != "documents")
     )
-
-
-def vacuum_analyze_access() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for model in access_models():
-            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
 
 
 def bench_media_root() -> Path:
@@ -260,7 +246,7 @@ def _by_company(sql: str) -> dict[int, list[int]]:
     return found
 
 
-def fill_access(companies: int, log: Callable[[str], None]) -> AccessFill:
+def fill_access(companies: int, log: Callable[[str], None]) -> FillReport:
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -271,18 +257,17 @@ def fill_access(companies: int, log: Callable[[str], None]) -> AccessFill:
     expected = expected_counts(companies)
     counts = access_counts()
     if filled(counts, expected):
-        return AccessFill(skipped=True, counts=counts)
+        return FillReport(skipped=True, counts=counts)
 
-    report = AccessFill(skipped=False)
+    report = FillReport(skipped=False)
     started = time.perf_counter()
     models = access_models()
     from kurator.access.models import AccessGrant, AccessRequest, AuditEvent
     from kurator.documents.models import Document, DocumentVersion
 
     with connection.cursor() as cursor:
-        tables = ", ".join(f'"{m._meta.db_table}"' for m in models)
         # TRUNCATE passes the audit log's trigger (it refuses UPDATE and DELETE only).
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        truncate(cursor, models)
 
     rng = random.Random(SEED)
     tz = timezone.get_current_timezone()
@@ -657,7 +642,7 @@ def fill_access(companies: int, log: Callable[[str], None]) -> AccessFill:
 
     log("access: VACUUM ANALYZE…")
     mark = time.perf_counter()
-    vacuum_analyze_access()
+    vacuum_analyze(access_models())
     report.phases["vacuum analyze"] = time.perf_counter() - mark
     report.seconds = time.perf_counter() - started
     report.counts = access_counts()
@@ -665,7 +650,7 @@ def fill_access(companies: int, log: Callable[[str], None]) -> AccessFill:
     return report
 
 
-def print_fill(report: AccessFill) -> None:
+def print_fill(report: FillReport) -> None:
     from django.db import connection
 
     counts = report.counts or access_counts()
@@ -677,11 +662,7 @@ def print_fill(report: AccessFill) -> None:
         with_indexes, table = cursor.fetchone()
     listed = ", ".join(f"{v:,} {k}" for k, v in counts.items())
     print(f"Access data: {listed}; audit log {table} ({with_indexes} with indexes)")
-    if report.skipped:
-        print("Access fill: skipped, the database already holds the expected rows (--refill to redo it)")
-    else:
-        phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
-        print(f"Access fill: {report.seconds:.1f} s ({phases})")
+    print_fill_time("Access fill", report)
 
 
 # --------------------------------------------------------------------------- the measurement

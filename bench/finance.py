@@ -47,6 +47,8 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
+from bench.common import FillReport, print_fill_time, truncate, vacuum_analyze
+
 SEED = 20261129
 PRODUCTS = 500
 CATEGORIES = 30
@@ -122,14 +124,6 @@ CONFLICTS = [
 ]
 
 
-@dataclass
-class FinanceFill:
-    skipped: bool
-    seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-
-
 def finance_models() -> list[Any]:
     from kurator.finance import models as fm
 
@@ -183,14 +177,6 @@ def expected_counts(companies: int) -> dict[str, int]:
         "order lines": companies * LINES_PER_COMPANY,
         "invoices": companies * INVOICES_PER_COMPANY,
     }
-
-
-def vacuum_analyze_finance() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for model in finance_models():
-            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
 
 
 def finance_user() -> Any:
@@ -266,7 +252,7 @@ def ensure_categories() -> list[int]:
     return list(ProductCategory.objects.order_by("position", "pk").values_list("pk", flat=True))
 
 
-def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
+def fill_finance(companies: int, log: Callable[[str], None]) -> FillReport:
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -279,14 +265,13 @@ def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
     expected = expected_counts(companies)
     counts = finance_counts()
     if all(counts[k] == v for k, v in expected.items()):
-        return FinanceFill(skipped=True, counts=counts)
+        return FillReport(skipped=True, counts=counts)
 
-    report = FinanceFill(skipped=False)
+    report = FillReport(skipped=False)
     started = time.perf_counter()
     models = finance_models()
     with connection.cursor() as cursor:
-        tables = ", ".join(f'"{m._meta.db_table}"' for m in models)
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        truncate(cursor, models)
 
     rng = random.Random(SEED)
     users = bench_users()
@@ -885,7 +870,7 @@ def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
 
     log("finance: VACUUM ANALYZE…")
     mark = time.perf_counter()
-    vacuum_analyze_finance()
+    vacuum_analyze(finance_models())
     report.phases["vacuum analyze"] = time.perf_counter() - mark
     report.seconds = time.perf_counter() - started
     report.counts = finance_counts()
@@ -894,7 +879,7 @@ def fill_finance(companies: int, log: Callable[[str], None]) -> FinanceFill:
     return report
 
 
-def print_fill(report: FinanceFill) -> None:
+def print_fill(report: FillReport) -> None:
     from django.db import connection
 
     counts = report.counts or finance_counts()
@@ -908,11 +893,7 @@ def print_fill(report: FinanceFill) -> None:
         order_size, invoice_size = cursor.fetchone()
     listed = ", ".join(f"{v:,} {k}" for k, v in counts.items())
     print(f"Finance data: {listed}; orders with lines {order_size}, invoices with payments {invoice_size}")
-    if report.skipped:
-        print("Finance fill: skipped, the database already holds the expected rows (--refill to redo it)")
-    else:
-        phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
-        print(f"Finance fill: {report.seconds:.1f} s ({phases})")
+    print_fill_time("Finance fill", report)
 
 
 # --------------------------------------------------------------------------- the measurement

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bench import access, finance, sales
+from bench.common import FillReport, print_fill_time, truncate, vacuum_analyze
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kurator_bench"
 TARGET_MEDIAN_MS = 50.0
@@ -106,13 +107,6 @@ def setup_django(url: str) -> None:
 
 
 # --------------------------------------------------------------------------- the fill
-
-
-@dataclass
-class FillReport:
-    skipped: bool
-    seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)
 
 
 class Table:
@@ -245,15 +239,6 @@ def copy_with_indexes_rebuilt(
     return time.perf_counter()
 
 
-def vacuum_analyze() -> None:
-    """Fresh statistics and visibility map: without them COUNT(*) reads the heap (60 ms instead of 7 ms)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for model in _company_tables():
-            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
-
-
 def row_counts() -> tuple[int, int, int]:
     from kurator.companies.models import BankAccount, Company, Contact
 
@@ -283,8 +268,7 @@ def fill(companies: int, log: Callable[[str], None]) -> FillReport:
     started = time.perf_counter()
     models = _company_tables()
     with connection.cursor() as cursor:
-        tables = ", ".join(f'"{m._meta.db_table}"' for m in models)
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        truncate(cursor, models)
 
     log(f"generating {companies:,} companies…")
     company_t, contact_t, account_t, link_t, h_company_t, h_contact_t, h_account_t, h_link_t = (
@@ -403,7 +387,7 @@ def fill(companies: int, log: Callable[[str], None]) -> FillReport:
 
     log("VACUUM ANALYZE…")
     mark = time.perf_counter()
-    vacuum_analyze()
+    vacuum_analyze(models)
     report.phases["vacuum analyze"] = time.perf_counter() - mark
     report.seconds = time.perf_counter() - started
     assert row_counts() == expected, (row_counts(), expected)
@@ -883,9 +867,9 @@ def print_report(
     counts: tuple[int, int, int],
     url: str,
     requests: int,
-    sales_report: sales.SalesFill | None = None,
-    finance_report: finance.FinanceFill | None = None,
-    access_report: access.AccessFill | None = None,
+    sales_report: FillReport | None = None,
+    finance_report: FillReport | None = None,
+    access_report: FillReport | None = None,
 ) -> bool:
     config = database_settings(url)
     print()
@@ -895,14 +879,7 @@ def print_report(
     )
     sizes = ", ".join(f"{k} {v}" for k, v in data_size().items())
     print(f"Data: {counts[0]:,} companies, {counts[1]:,} people, {counts[2]:,} bank accounts; {sizes}")
-    if report.skipped:
-        print("Fill: skipped, the database already holds the expected rows (--refill to redo it)")
-    else:
-        phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
-        print(
-            f"Fill: {report.seconds:.1f} s ({phases}); target under 120 s: "
-            f"{'PASS' if report.seconds < 120 else 'FAIL'}"
-        )
+    print_fill_time("Fill", report, f"; target under 120 s: {'PASS' if report.seconds < 120 else 'FAIL'}")
     if sales_report is not None:
         sales.print_fill(sales_report)
     if finance_report is not None:
@@ -992,25 +969,25 @@ def main(argv: list[str] | None = None) -> int:
     if report.skipped:
         # An earlier run (or the import scenario's rollback) may have left the visibility map stale.
         log("VACUUM ANALYZE…")
-        vacuum_analyze()
+        vacuum_analyze(_company_tables())
     else:
         log(f"filled in {report.seconds:.1f} s")
     # Deals, activities and tasks over the companies; a base of an earlier bench keeps its companies.
     sales_report = sales.fill_sales(args.companies, log)
     if sales_report.skipped:
-        sales.vacuum_analyze_sales()
+        vacuum_analyze(sales.sales_models())
     else:
         log(f"sales data filled in {sales_report.seconds:.1f} s")
     # Orders, invoices, payments and the rest of finance over the companies; kept when already there.
     finance_report = finance.fill_finance(args.companies, log)
     if finance_report.skipped:
-        finance.vacuum_analyze_finance()
+        vacuum_analyze(finance.finance_models())
     else:
         log(f"finance data filled in {finance_report.seconds:.1f} s")
     # Documents, access requests and grants, and the audit log; kept when already there.
     access_report = access.fill_access(args.companies, log)
     if access_report.skipped:
-        access.vacuum_analyze_access()
+        vacuum_analyze(access.access_models())
     else:
         log(f"access data filled in {access_report.seconds:.1f} s")
     log("measuring…")

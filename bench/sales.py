@@ -30,12 +30,14 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
+
+from bench.common import FillReport, print_fill_time, truncate, vacuum_analyze
 
 SEED = 20261128
 DEALS_PER_COMPANY = 3
@@ -94,14 +96,6 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> Callable[[], str]:
     return lambda: keys[bisect.bisect(cum, rng.random() * total)]
 
 
-@dataclass
-class SalesFill:
-    skipped: bool
-    seconds: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-
-
 def sales_models() -> list[Any]:
     from kurator.activities.models import Activity, Task
     from kurator.sales.models import Deal, StageVisit
@@ -141,15 +135,7 @@ def sales_counts() -> dict[str, int]:
     }
 
 
-def vacuum_analyze_sales() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for model in sales_models():
-            cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
-
-
-def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
+def fill_sales(companies: int, log: Callable[[str], None]) -> FillReport:
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -162,14 +148,13 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
     activities_expected = companies * ACTIVITIES_PER_COMPANY
     counts = sales_counts()
     if counts["deals"] == deals_expected and counts["activities"] == activities_expected and counts["tasks"]:
-        return SalesFill(skipped=True, counts=counts)
+        return FillReport(skipped=True, counts=counts)
 
-    report = SalesFill(skipped=False)
+    report = FillReport(skipped=False)
     started = time.perf_counter()
     models = sales_models()
     with connection.cursor() as cursor:
-        tables = ", ".join(f'"{m._meta.db_table}"' for m in models)
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        truncate(cursor, models)
 
     rng = random.Random(SEED)
     users = bench_users()
@@ -449,7 +434,7 @@ def fill_sales(companies: int, log: Callable[[str], None]) -> SalesFill:
 
     log("sales: VACUUM ANALYZE…")
     mark = time.perf_counter()
-    vacuum_analyze_sales()
+    vacuum_analyze(sales_models())
     report.phases["vacuum analyze"] = time.perf_counter() - mark
     report.seconds = time.perf_counter() - started
     report.counts = sales_counts()
@@ -508,7 +493,7 @@ def _add_task(
     )
 
 
-def print_fill(report: SalesFill) -> None:
+def print_fill(report: FillReport) -> None:
     from django.db import connection
 
     counts = report.counts or sales_counts()
@@ -524,11 +509,7 @@ def print_fill(report: SalesFill) -> None:
         f"{counts['activities']:,} activities, {counts['tasks']:,} tasks; "
         f"deals with visits {deal_size}, activities table with indexes {activity_size}"
     )
-    if report.skipped:
-        print("Sales fill: skipped, the database already holds the expected rows (--refill to redo it)")
-    else:
-        phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
-        print(f"Sales fill: {report.seconds:.1f} s ({phases})")
+    print_fill_time("Sales fill", report)
 
 
 @dataclass
