@@ -14,17 +14,13 @@ from django.utils.translation import pgettext_lazy
 from kurator.access.models import AuditAction
 from kurator.access.selectors import GRANT_STATES
 from kurator.accounts.models import User
-from kurator.core.widgets import FastSelect
+from kurator.core.widgets import UserChoiceField, date_widget
 
 # Keys are 64-bit: a larger number is a wrong filter, not a database error.
 MAX_ID = 2**63 - 1
 
 # The expiry the head of sales is offered when approving: a week (the issue's journey).
 DEFAULT_GRANT_DAYS = 7
-
-
-def date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def default_expiry() -> Any:
@@ -57,12 +53,11 @@ class RevokeForm(forms.Form):
 class GrantForm(forms.Form):
     """A direct grant by the head of sales, for one client (its section or one of its documents)."""
 
-    user = forms.ModelChoiceField(
+    user = UserChoiceField(
         label=_("Who"),
         queryset=User.objects.none(),
         required=False,
         empty_label=_("Choose a colleague"),
-        widget=FastSelect,
     )
     document = forms.ChoiceField(label=_("What"), required=False)
     expires_on = forms.DateField(label=_("Access until (inclusive)"), required=False, widget=date_widget())
@@ -110,12 +105,8 @@ class GrantFilterForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    user = forms.ModelChoiceField(
-        label=_("User"),
-        queryset=User.objects.none(),
-        required=False,
-        empty_label=_("Anyone"),
-        widget=FastSelect,
+    user = UserChoiceField(
+        label=_("User"), queryset=User.objects.none(), required=False, empty_label=_("Anyone")
     )
     action = forms.ChoiceField(
         label=_("Action"), required=False, choices=[("", _("Any")), *AuditAction.choices]

@@ -16,7 +16,7 @@ from kurator.access.scoping import curator_candidates
 from kurator.accounts.models import User
 from kurator.activities.models import Activity, ActivityKind, Task
 from kurator.companies.models import Company, Contact
-from kurator.core.widgets import FastSelect
+from kurator.core.widgets import UserChoiceField, date_widget
 from kurator.sales.models import Deal
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -24,10 +24,6 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 def _datetime_widget() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PersonChoiceField(forms.ModelMultipleChoiceField):
@@ -69,7 +65,7 @@ class ActivityForm(forms.Form):
     next_step_on = forms.DateField(
         label=_("Next step date"),
         required=False,
-        widget=_date_widget(),
+        widget=date_widget(),
         help_text=_("With a date, the next step becomes your task for that day."),
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -128,9 +124,7 @@ class TaskForm(forms.Form):
     """A task: what, who, by when, linked to a client and a deal."""
 
     title = forms.CharField(label=_("Task"), max_length=300)
-    assignee = forms.ModelChoiceField(
-        label=_("Assignee"), queryset=User.objects.none(), empty_label=None, widget=FastSelect
-    )
+    assignee = UserChoiceField(label=_("Assignee"), queryset=User.objects.none(), empty_label=None)
     due_at = forms.DateTimeField(label=_("Due"), widget=_datetime_widget())
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

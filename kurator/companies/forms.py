@@ -31,7 +31,7 @@ from kurator.companies.models import (
 from kurator.companies.reports import Period, default_period
 from kurator.core.requisites import clean_number, format_phone
 from kurator.core.text import fold
-from kurator.core.widgets import FastSelect
+from kurator.core.widgets import FastSelect, UserChoiceField, date_widget
 
 LIST_HINT = _("One per line or separated by commas.")
 # The radio buttons of the recommending-client picker, and how many matches it offers.
@@ -66,19 +66,10 @@ class SourceChoiceField(forms.ModelChoiceField):
         return f"{obj.parent.name} → {obj.name}" if obj.parent is not None else obj.name
 
 
-class CuratorChoiceField(forms.ModelChoiceField):
-    widget = FastSelect  # a department's people: hundreds of options on the most-read pages
-
+class CuratorChoiceField(UserChoiceField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("empty_label", "—")
         super().__init__(*args, **kwargs)
-
-    def label_from_instance(self, obj: User) -> str:
-        return obj.full_name
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _textarea(rows: int = 2) -> forms.Textarea:
@@ -118,7 +109,7 @@ class CompanyForm(forms.Form):
     founded_on = forms.DateField(
         label=_("Founding date"),
         required=False,
-        widget=_date_widget(),
+        widget=date_widget(),
         help_text=_("The company's birthday."),
     )
     source = SourceChoiceField(
@@ -337,7 +328,7 @@ class ContactForm(forms.Form):
     )
     phones = forms.CharField(label=_("Phones"), required=False, widget=_textarea(), help_text=LIST_HINT)
     emails = forms.CharField(label=_("E-mails"), required=False, widget=_textarea(), help_text=LIST_HINT)
-    birthday = forms.DateField(label=_("Birthday"), required=False, widget=_date_widget())
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=date_widget())
     is_leader = forms.BooleanField(
         label=_("Leader of the company"),
         required=False,
@@ -570,8 +561,8 @@ class ReportPeriodForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # ``from`` is a Python keyword, so the fields are added by name.
-        self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=_date_widget())
-        self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=_date_widget())
+        self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=date_widget())
+        self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=date_widget())
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

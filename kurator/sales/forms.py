@@ -17,25 +17,9 @@ from kurator.activities.models import ActivityKind
 from kurator.companies.forms import ReportPeriodForm
 from kurator.companies.models import Company, ContactSource, SalesTechnology
 from kurator.companies.reports import Period
-from kurator.core.widgets import FastSelect
+from kurator.core.widgets import UserChoiceField, date_widget
 from kurator.sales.models import Deal, DealField, LostReason, Pipeline, Stage, StageKind
 from kurator.sales.reports import current_month
-
-
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _user_label(user: User) -> str:
-    return user.full_name
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    widget = FastSelect  # a department's people: hundreds of options on the most-read pages
-
-    def label_from_instance(self, obj: Any) -> str:
-        return _user_label(obj)
-
 
 # Deals ----------------------------------------------------------------------------------------------------
 
@@ -47,7 +31,7 @@ class DealForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=300, required=False)
     pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False)
     amount = forms.DecimalField(label=_("Amount, ₽"), max_digits=16, decimal_places=2, required=False)
-    expected_close = forms.DateField(label=_("Expected close date"), required=False, widget=_date_widget())
+    expected_close = forms.DateField(label=_("Expected close date"), required=False, widget=date_widget())
     probability = forms.IntegerField(label=_("Probability, %"), min_value=0, max_value=100, required=False)
     contacts = forms.ModelMultipleChoiceField(
         label=_("People involved"),
@@ -181,8 +165,8 @@ class DealFilterForm(forms.Form):
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False)
     owner = UserChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
-    expected_close_from = forms.DateField(label=_("Closes from"), required=False, widget=_date_widget())
-    expected_close_to = forms.DateField(label=_("Closes by"), required=False, widget=_date_widget())
+    expected_close_from = forms.DateField(label=_("Closes from"), required=False, widget=date_widget())
+    expected_close_to = forms.DateField(label=_("Closes by"), required=False, widget=date_widget())
     sort = forms.ChoiceField(label=_("Sort"), choices=list(SORTS.items()), required=False)
 
     def __init__(self, data: Any = None, *, pipelines: list[Pipeline], owners: Any) -> None:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kurator.accounts.models import User
 from kurator.companies.models import Company
-from kurator.finance.forms.contracts import UserChoiceField, date_widget
+from kurator.core.widgets import UserChoiceField, date_widget
 from kurator.finance.models import Conflict, ConflictSeverity, ConflictStatus, Contract, Invoice
 from kurator.sales.models import Deal
 

@@ -11,18 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from kurator.accounts.models import User
 from kurator.companies.models import Company
 from kurator.core.forms import MoneyField
+from kurator.core.widgets import UserChoiceField, date_widget
 from kurator.finance.models import Contract, ContractStatus, Obligation, ObligationParty
 from kurator.finance.services.contracts import CONTRACT_FIELDS
 from kurator.sales.models import Deal
-
-
-def date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return str(obj.full_name)
 
 
 class ContractForm(forms.Form):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kurator.core.forms import MoneyField
+from kurator.core.widgets import date_widget
 from kurator.finance.models import (
     OPEN_INVOICE_STATUSES,
     PURCHASE_STATUSES,
@@ -23,17 +24,13 @@ from kurator.finance.models import (
 from kurator.finance.selectors.receivables import BUCKETS
 
 
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
 class InvoiceForm(forms.Form):
     number = forms.CharField(label=_("Invoice number"), max_length=50, required=False)
-    issued_on = forms.DateField(label=_("Invoice date"), required=False, widget=_date_widget())
+    issued_on = forms.DateField(label=_("Invoice date"), required=False, widget=date_widget())
     due_on = forms.DateField(
         label=_("Due date"),
         required=False,
-        widget=_date_widget(),
+        widget=date_widget(),
         help_text=_("Empty: the invoice date plus the contract's payment term."),
     )
     amount = MoneyField(label=_("Amount, ₽"), required=False)
@@ -79,7 +76,7 @@ class CancelForm(forms.Form):
 class PaymentForm(forms.Form):
     """A payment with one amount field per open invoice of the client (``alloc_<invoice id>``)."""
 
-    paid_on = forms.DateField(label=_("Payment date"), required=False, widget=_date_widget())
+    paid_on = forms.DateField(label=_("Payment date"), required=False, widget=date_widget())
     amount = MoneyField(label=_("Amount, ₽"), required=False)
     reference = forms.CharField(label=_("Reference (payment order no.)"), max_length=100, required=False)
     purpose = forms.CharField(
@@ -122,10 +119,10 @@ class AllocateForm(forms.Form):
 
 class CollectionActionForm(forms.Form):
     kind = forms.ChoiceField(label=_("What was done"), choices=CollectionKind.choices)
-    happened_on = forms.DateField(label=_("Date"), required=False, widget=_date_widget())
+    happened_on = forms.DateField(label=_("Date"), required=False, widget=date_widget())
     invoice = forms.ModelChoiceField(label=_("Invoice"), queryset=Invoice.objects.none(), required=False)
     outcome = forms.CharField(label=_("Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    promised_on = forms.DateField(label=_("Promised payment date"), required=False, widget=_date_widget())
+    promised_on = forms.DateField(label=_("Promised payment date"), required=False, widget=date_widget())
     promised_amount = MoneyField(label=_("Promised amount, ₽"), required=False)
 
     def __init__(self, data: Any = None, *, company: Any, **kwargs: Any) -> None:
