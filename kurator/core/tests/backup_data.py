@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,8 +313,6 @@ def empty_target(tmp_path: Path) -> Iterator[Target]:
     if connection.vendor == "sqlite":
         yield sqlite_target(tmp_path)
     else:
-        import uuid
-
         with pg_database(f"kurator_restore_{uuid.uuid4().hex[:12]}", tmp_path) as target:
             yield target
 
